@@ -1,0 +1,107 @@
+"""Cell-level fields both engines share: neighbour sums, dilation, distance, supply reach.
+
+Every function takes arrays shaped (..., H, W) and treats the leading axes as independent
+replicates, so the reference engine passes one map and the batch engine a stack of them and
+both get the same numbers for the same map, to the bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+# Neighbour order for every tie rule: orthogonal first (N, S, W, E), then diagonals.
+NEIGHBOURS: tuple[tuple[int, int], ...] = (
+    (-1, 0),
+    (1, 0),
+    (0, -1),
+    (0, 1),
+    (-1, -1),
+    (-1, 1),
+    (1, -1),
+    (1, 1),
+)
+_ORTHOGONAL = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+_MOORE = np.ones((3, 3), bool)
+
+
+def _pad(x: np.ndarray, r: int, value=0) -> np.ndarray:
+    width = [(0, 0)] * (x.ndim - 2) + [(r, r), (r, r)]
+    return np.pad(x, width, constant_values=value)
+
+
+def shifted(x: np.ndarray, dy: int, dx: int, fill=0) -> np.ndarray:
+    """out[..., i, j] = x[..., i + dy, j + dx], `fill` outside the map."""
+    h, w = x.shape[-2:]
+    p = _pad(x, 1, fill)
+    return p[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+
+
+def moore_sum(x: np.ndarray) -> np.ndarray:
+    """Sum over each cell's 3×3 neighbourhood (itself included), zero outside the map.
+    The fixed order of additions makes the result identical for any stack of maps."""
+    h, w = x.shape[-2:]
+    p = _pad(x, 1)
+    out = p[..., 0:h, 0:w].copy()
+    for dy in range(3):
+        for dx in range(3):
+            if dy or dx:
+                out += p[..., dy : dy + h, dx : dx + w]
+    return out
+
+
+def dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    """Cells within Chebyshev distance r of a True cell (r = 0: the mask itself)."""
+    out = mask.astype(bool, copy=True)
+    if r <= 0:
+        return out
+    h, w = out.shape[-2:]
+    for _ in range(r):  # separable 3-wide max along rows, then columns
+        p = _pad(out, 1, False)
+        rows = p[..., :, 0:w] | p[..., :, 1 : w + 1] | p[..., :, 2 : w + 2]
+        out = rows[..., 0:h, :] | rows[..., 1 : h + 1, :] | rows[..., 2 : h + 2, :]
+    return out
+
+
+def distance(mask: np.ndarray, cap: int) -> np.ndarray:
+    """Chebyshev distance (cells) from each cell to the nearest True cell, at most `cap`
+    (also where a map has no True cell at all)."""
+    dist = np.full(mask.shape, cap, np.int32)
+    reached = mask.astype(bool, copy=True)
+    dist[reached] = 0
+    for d in range(1, cap):
+        grown = dilate(reached, 1)
+        new = grown & ~reached
+        if not new.any():
+            break
+        dist[new] = d
+        reached = grown
+    return dist
+
+
+def reach(mask: np.ndarray, seeds: np.ndarray, diagonal: bool = False) -> np.ndarray:
+    """Cells of `mask` connected through `mask` to a seed cell (4-connected, or 8 with
+    `diagonal`): the supply network's reach."""
+    structure = np.zeros((3,) * mask.ndim, bool)
+    structure[(1,) * (mask.ndim - 2)] = _MOORE if diagonal else _ORTHOGONAL
+    labels, n = ndimage.label(mask, structure=structure)
+    if n == 0:
+        return np.zeros(mask.shape, bool)
+    fed = np.zeros(n + 1, bool)
+    fed[labels[seeds & mask]] = True
+    fed[0] = False
+    return fed[labels]
+
+
+def edge(shape: tuple[int, int]) -> np.ndarray:
+    """Cells on the map's outer edge."""
+    e = np.zeros(shape, bool)
+    e[0, :] = e[-1, :] = e[:, 0] = e[:, -1] = True
+    return e
+
+
+def front_length(owner: np.ndarray) -> np.ndarray:
+    """Number of orthogonal cell sides where the two sides' ground meets."""
+    ns = (owner[..., 1:, :] != owner[..., :-1, :]).sum(axis=(-2, -1))
+    we = (owner[..., :, 1:] != owner[..., :, :-1]).sum(axis=(-2, -1))
+    return ns + we

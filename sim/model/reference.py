@@ -1,0 +1,506 @@
+"""The reference engine: a Mesa 3.3 model written for reading, one phase per method and one
+agent's decision at a time. It is the oracle the batch engine is held to, and the engine of
+the classroom app.
+
+Each phase reads the state the previous phase left and updates all units simultaneously:
+decisions are taken first (from a snapshot), then applied; where two units want one cell the
+lower slot wins. Every random draw comes from `rng.draws(seed, replicate, day, phase, index)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+from mesa.discrete_space import CellAgent, OrthogonalMooreGrid, PropertyLayer
+
+from sim.model import fields, rng, rules
+from sim.model.result import EVENT_KINDS, SERIES, RunResult
+from sim.model.world import World
+
+ATTACKER, DEFENDER = 0, 1
+
+
+class Unit(CellAgent):
+    """A battalion-sized unit. `slot` is its fixed index in the World's unit arrays."""
+
+    def __init__(self, model: SalientModel, slot: int, cell) -> None:
+        super().__init__(model)
+        w = model.world
+        self.slot = slot
+        self.side = int(w.side[slot])
+        self.strength = float(w.strength0[slot])
+        self.cohesion = 1.0
+        self.supply = 1.0
+        self.cut_off = False
+        self.cell = cell
+
+    @property
+    def flat(self) -> int:
+        r, c = self.cell.coordinate
+        return r * self.model.width + c
+
+    @property
+    def eff(self) -> float:
+        return rules.effectiveness(self.cohesion, self.supply)
+
+
+@dataclass
+class Day:
+    """Per-day scratch shared between phases (what happened today)."""
+
+    detected: set[int] = field(default_factory=set)  # slots seen by the enemy
+    fed: np.ndarray | None = None  # (2, H, W) supply reach of each side
+    lost: dict[int, float] = field(default_factory=dict)  # men lost today by slot
+    assaulted: set[int] = field(default_factory=set)
+    events: list[tuple[int, str, int]] = field(default_factory=list)
+
+
+class SalientModel(mesa.Model):
+    """One replicate of a scenario on a Mesa grid."""
+
+    def __init__(self, world: World, replicate: int = 0, trace: bool = False) -> None:
+        super().__init__(rng=world.seed * 1_000_003 + replicate)
+        self.world, self.replicate, self.trace = world, replicate, trace
+        self.height, self.width = world.shape
+        self.grid = OrthogonalMooreGrid(
+            (self.height, self.width), torus=False, capacity=1, random=self.random
+        )
+        for name in ("owner", "terrain", "cover", "road", "homeland"):
+            data = np.array(getattr(world, name), copy=True)
+            self.grid.add_property_layer(PropertyLayer.from_data(name, data))
+        self.owner = self.grid.owner.data  # a view: the layer is the state
+        self.units: dict[int, Unit] = {}
+        self.arrived = np.zeros(world.n_units, bool)
+        self.dead = np.zeros(world.n_units, bool)
+        for slot in np.flatnonzero(world.arrival == 0):
+            if world.group[slot] == "initial":
+                self._enter(int(slot))
+        self.day = 0
+        self.losses = [0.0, 0.0]
+        self.today = Day()
+        self.events: list[tuple[int, str, int]] = []
+        self.states: list[dict] = []
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "territory": lambda m: m.territory(),
+                "strength_attacker": lambda m: m.strength(ATTACKER),
+                "strength_defender": lambda m: m.strength(DEFENDER),
+                "losses_attacker": lambda m: m.losses[ATTACKER],
+                "losses_defender": lambda m: m.losses[DEFENDER],
+                "front_km": lambda m: float(fields.front_length(m.owner)) * world.cell_km,
+                "supplied_defender": lambda m: m.supplied_share(DEFENDER),
+            }
+        )
+
+    # ---- helpers -------------------------------------------------------------------------
+    def cell_at(self, flat: int):
+        return self.grid[(flat // self.width, flat % self.width)]
+
+    def neighbours(self, flat: int) -> list[int]:
+        """Flat indices of the in-map neighbours, in the fixed tie order."""
+        r, c = divmod(flat, self.width)
+        out = []
+        for dy, dx in fields.NEIGHBOURS:
+            rr, cc = r + dy, c + dx
+            if 0 <= rr < self.height and 0 <= cc < self.width:
+                out.append(rr * self.width + cc)
+        return out
+
+    def present(self) -> list[Unit]:
+        return [self.units[s] for s in sorted(self.units)]
+
+    def owner_at(self, flat: int) -> int:
+        return int(self.owner.flat[flat])
+
+    def in_contact(self, u: Unit) -> bool:
+        return any(self.owner_at(n) != u.side for n in self.neighbours(u.flat))
+
+    def occupied(self) -> dict[int, int]:
+        return {u.flat: u.slot for u in self.units.values()}
+
+    def territory(self) -> float:
+        held = (self.owner == DEFENDER) & self.world.territory_cells
+        return float(held.sum()) * self.world.cell_area
+
+    def strength(self, side: int) -> float:
+        return float(sum(u.strength for u in self.present() if u.side == side))
+
+    def supplied_share(self, side: int) -> float:
+        units = [u for u in self.units.values() if u.side == side]
+        return sum(u.supply >= 0.5 for u in units) / len(units) if units else 0.0
+
+    def _enter(self, slot: int) -> None:
+        self.units[slot] = Unit(self, slot, self.cell_at(int(self.world.cell0[slot])))
+        self.arrived[slot] = True
+
+    def _remove(self, u: Unit, lost: float) -> None:
+        self.losses[u.side] += lost
+        self.today.events.append((self.day, "unit_destroyed", u.slot))
+        del self.units[u.slot]
+        self.dead[u.slot] = True
+        u.remove()
+
+    def _resolve(self, wishes: dict[int, int]) -> dict[int, int]:
+        """slot → wanted cell, to slot → granted cell: lower slot first on each cell."""
+        granted: dict[int, int] = {}
+        taken: set[int] = set()
+        for slot in sorted(wishes):
+            if wishes[slot] not in taken:
+                granted[slot] = wishes[slot]
+                taken.add(wishes[slot])
+        return granted
+
+    def _lose(self, u: Unit, men: float) -> None:
+        men = min(men, u.strength)
+        u.strength -= men
+        self.losses[u.side] += men
+        self.today.lost[u.slot] = self.today.lost.get(u.slot, 0.0) + men
+
+    # ---- the day -------------------------------------------------------------------------
+    def step(self) -> None:
+        self.today = Day()
+        self.start_owner = self.owner.copy()
+        self.arrivals()
+        self.sensing()
+        self.supply()
+        self.fires()
+        self.assault()
+        self.movement()
+        self.recovery()
+        self.record()
+        self.day += 1
+        if self.day >= self.world.days:
+            self.running = False
+
+    def draw(self, phase: int, index: int) -> float:
+        w = self.world
+        return float(rng.draws(w.seed, self.replicate, self.day, phase, index, w.deterministic))
+
+    def arrivals(self) -> None:
+        """1. Reinforcements enter at their entry cell when it is free and held; replacements
+        refill units in proportion to what they are missing."""
+        w, occ = self.world, self.occupied()
+        wishes = {}
+        for slot in np.flatnonzero((w.arrival <= self.day) & ~self.arrived & ~self.dead):
+            cell = int(w.cell0[slot])
+            if cell not in occ and self.owner_at(cell) == w.side[slot]:
+                wishes[int(slot)] = cell
+        for slot in self._resolve(wishes):
+            self._enter(slot)
+            self.today.events.append((self.day, "reinforcement_arrived", slot))
+        for side in (ATTACKER, DEFENDER):
+            men = float(w.replacements[side, self.day])
+            units = [u for u in self.present() if u.side == side]
+            missing = {u.slot: float(w.strength0[u.slot]) - u.strength for u in units}
+            total = 0.0
+            for u in units:
+                total += missing[u.slot]
+            if men <= 0 or total <= 0:
+                continue
+            share = min(1.0, men / total)
+            for u in units:
+                u.strength += missing[u.slot] * share
+
+    def sensing(self) -> None:
+        """2. Each side sees enemy units next to its own; farther ones within sensor range
+        with probability equal to its intelligence availability today."""
+        w = self.world
+        for side in (ATTACKER, DEFENDER):
+            own = [u for u in self.present() if u.side == side]
+            mask = np.zeros(w.shape, bool)
+            for u in own:
+                mask.flat[u.flat] = True
+            near = fields.dilate(mask, 1)
+            cover = np.zeros(w.shape, bool)
+            for r in sorted({int(w.sensor[u.slot]) for u in own}):
+                ranged = np.zeros(w.shape, bool)
+                for u in own:
+                    if w.sensor[u.slot] == r:
+                        ranged.flat[u.flat] = True
+                cover |= fields.dilate(ranged, r)
+            intel = float(w.intelligence[side, self.day])
+            for u in self.present():
+                if u.side == side:
+                    continue
+                if near.flat[u.flat] or (
+                    cover.flat[u.flat] and self.draw(rng.SENSE, u.slot) < intel
+                ):
+                    self.today.detected.add(u.slot)
+
+    def supply(self) -> None:
+        """3. Supply flows from each side's map-edge homeland through cells it holds; roads
+        within drone range of enemy ground are interdicted; cut-off units run dry."""
+        w, r = self.world, self.world.rules
+        fed = np.zeros((2, *w.shape), bool)
+        for side in (ATTACKER, DEFENDER):
+            own = self.owner == side
+            fed[side] = fields.reach(own, w.source[side])
+            drones = fields.dilate(self.owner != side, int(w.drone_range[1 - side, self.day]))
+            roads = w.road & own & ~drones
+            near_road = fields.dilate(fields.reach(roads, w.source[side] & w.road, True), 1)
+            for u in self.present():
+                if u.side != side:
+                    continue
+                if not fed[side].flat[u.flat]:
+                    target = 0.0
+                elif near_road.flat[u.flat]:
+                    target = 1.0
+                else:
+                    target = r.offroad_supply
+                u.supply = float(
+                    rules.supply_step(u.supply, target, r.supply_recovery, r.supply_decay)
+                )
+                cut = not fed[side].flat[u.flat]
+                if cut and not u.cut_off:
+                    self.today.events.append((self.day, "pocket_formed", u.slot))
+                u.cut_off = cut
+        self.today.fed = fed
+
+    def fires(self) -> None:
+        """4. Artillery and drones share their output equally among the detected enemy units
+        in range; terrain cover divides what each target suffers."""
+        w = self.world
+        damage: dict[int, float] = {}
+        for f in self.present():
+            rng_cells = int(w.fires_range[f.slot])
+            if w.fires[f.slot] <= 0 or rng_cells < 1:
+                continue
+            fr, fc = divmod(f.flat, self.width)
+            targets = []
+            for u in self.present():
+                ur, uc = divmod(u.flat, self.width)
+                if (
+                    u.side != f.side
+                    and u.slot in self.today.detected
+                    and max(abs(ur - fr), abs(uc - fc)) <= rng_cells
+                ):
+                    targets.append(u.slot)
+            if not targets:
+                continue
+            intel = float(w.intelligence[f.side, self.day])
+            out = rules.fires_output(float(w.fires[f.slot]), f.strength, f.eff, intel)
+            share = out / len(targets)
+            for slot in targets:
+                damage[slot] = damage.get(slot, 0.0) + share
+        for slot in sorted(damage):
+            u = self.units[slot]
+            self._lose(u, damage[slot] / float(w.cover.flat[u.flat]))
+
+    def assault(self) -> None:
+        """5. Each unit in contact assaults with probability = its side's tempo, against the
+        weakest adjacent enemy cell. Fire is exchanged along each assault (Lanchester square
+        law); the cell falls with a chance set by the force ratio; its holder retreats to a
+        free, supplied neighbour or is lost."""
+        w, r = self.world, self.world.rules
+        units = self.present()
+        occ = self.occupied()
+        warn = [rules.warning(r.warning_bonus, float(w.intelligence[s, self.day])) for s in (0, 1)]
+        held = np.zeros((2, *w.shape))
+        for u in units:
+            held[u.side].flat[u.flat] = u.strength * u.eff * float(w.defence[u.slot])
+        defence = np.where(
+            self.owner == ATTACKER,
+            rules.defence_field(held[0], w.cover, warn[0], r.support),
+            rules.defence_field(held[1], w.cover, warn[1], r.support),
+        )
+        # Decisions from the snapshot.
+        target: dict[int, int] = {}
+        for u in units:
+            if not self.in_contact(u) or u.cohesion < r.assault_cohesion:
+                continue
+            if not self.draw(rng.ASSAULT, u.slot) < float(w.tempo[u.side, self.day]):
+                continue
+            best = None
+            for n in self.neighbours(u.flat):
+                if self.owner_at(n) != u.side and (
+                    best is None or defence.flat[n] < defence.flat[best]
+                ):
+                    best = n
+            target[u.slot] = best
+        self.today.assaulted = set(target)
+        # Fire along each assault: shares of each unit's fire over its engagements.
+        fire = {u.slot: float(w.firepower[u.slot]) * u.strength * u.eff for u in units}
+        against: dict[int, list[int]] = {u.slot: [] for u in units}  # slot → its assailants
+        for slot, cell in target.items():
+            if cell in occ:
+                against[occ[cell]].append(slot)
+        engagements = {
+            u.slot: (1 if u.slot in target and target[u.slot] in occ else 0) + len(against[u.slot])
+            for u in units
+        }
+        share = {s: fire[s] / n for s, n in engagements.items() if n > 0}
+        loss: dict[int, float] = {}
+        for u in units:
+            incoming = 0.0
+            for i in against[u.slot]:
+                incoming += share[i]
+            total = incoming / (float(w.cover.flat[u.flat]) * warn[u.side])
+            if u.slot in target and target[u.slot] in occ:
+                total = total + share[occ[target[u.slot]]]
+            if engagements[u.slot]:
+                loss[u.slot] = total
+        # Capture chances from the pre-combat snapshot.
+        attack: dict[int, float] = {}
+        for slot in sorted(target):
+            u = self.units[slot]
+            power = float(w.attack[slot]) * u.strength * u.eff
+            attack[target[slot]] = attack.get(target[slot], 0.0) + power
+        captured = []
+        for cell in sorted(attack):
+            p = float(
+                rules.capture_probability(attack[cell], defence.flat[cell], r.breakthrough_ratio)
+            )
+            if self.draw(rng.CAPTURE, cell) < p:
+                captured.append(cell)
+        for slot in sorted(loss):
+            self._lose(self.units[slot], loss[slot])
+        fed = self.today.fed
+        for cell in captured:
+            self.owner.flat[cell] = 1 - self.owner.flat[cell]
+        # Holders of captured cells fall back.
+        wishes, stranded = {}, []
+        for cell in captured:
+            if cell not in occ:
+                continue
+            u = self.units[occ[cell]]
+            for n in self.neighbours(cell):
+                if self.owner_at(n) == u.side and n not in occ and fed[u.side].flat[n]:
+                    wishes[u.slot] = n
+                    break
+            else:
+                stranded.append(u.slot)
+        granted = self._resolve(wishes)
+        for slot, cell in granted.items():
+            u = self.units[slot]
+            u.cell = self.cell_at(cell)
+            u.cohesion = max(0.0, u.cohesion - r.retreat_shock)
+        for slot in sorted(stranded + [s for s in wishes if s not in granted]):
+            u = self.units[slot]
+            self._remove(u, u.strength)
+
+    def movement(self) -> None:
+        """6. Out of contact, attackers close on the nearest enemy ground and defenders on the
+        most threatened cells they know of; worn units pull back. One cell per sub-step, up to
+        each unit's speed; only into free cells their side holds."""
+        w, r = self.world, self.world.rules
+        cap = self.height + self.width
+        to_enemy = [fields.distance(self.owner != s, cap) for s in (0, 1)]
+        known = np.zeros(w.shape, bool)
+        for u in self.present():
+            if u.side == ATTACKER and u.slot in self.today.detected:
+                known.flat[u.flat] = True
+        threat = fields.dilate(known, 1) & (self.owner == DEFENDER)
+        goal = [
+            to_enemy[ATTACKER],
+            fields.distance(threat, cap) if threat.any() else to_enemy[DEFENDER],
+        ]
+        for k in range(1, int(w.speed.max(initial=0)) + 1):
+            occ = self.occupied()
+            wishes = {}
+            for u in self.present():
+                if w.speed[u.slot] < k:
+                    continue
+                worn = u.cohesion < r.withdraw_cohesion
+                if not worn and self.in_contact(u):
+                    continue
+                here = u.flat
+                best = None
+                for n in self.neighbours(here):
+                    if self.owner_at(n) != u.side or n in occ:
+                        continue
+                    if worn:
+                        better = (
+                            to_enemy[u.side].flat[n]
+                            > to_enemy[u.side].flat[best if best is not None else here]
+                        )
+                    else:
+                        better = (
+                            goal[u.side].flat[n]
+                            < goal[u.side].flat[best if best is not None else here]
+                        )
+                    if better:
+                        best = n
+                if best is not None:
+                    wishes[u.slot] = best
+            for slot, cell in self._resolve(wishes).items():
+                self.units[slot].cell = self.cell_at(cell)
+
+    def recovery(self) -> None:
+        """7. Cohesion falls with losses and assaults and recovers on quiet days; units below
+        the minimum strength are gone."""
+        w, r = self.world, self.world.rules
+        for u in self.present():
+            lost = self.today.lost.get(u.slot, 0.0)
+            before = u.strength + lost
+            lost_share = lost / before if before > 0 else 0.0
+            assaulted = 1.0 if u.slot in self.today.assaulted else 0.0
+            quiet = 1.0 if (lost == 0 and not assaulted and not self.in_contact(u)) else 0.0
+            u.cohesion = float(
+                rules.cohesion_step(u.cohesion, lost_share, assaulted, quiet, u.supply, r)
+            )
+        for u in self.present():
+            if u.strength < r.min_strength:
+                self._remove(u, u.strength)
+
+    def record(self) -> None:
+        """8. Territory, strengths, losses, front, supply and the day's events."""
+        w = self.world
+        for i, cell in enumerate(w.place_cell):
+            if self.owner.flat[cell] != self.start_owner.flat[cell]:
+                self.today.events.append((self.day, "place_captured", i))
+        self.events.extend(sorted(self.today.events, key=lambda e: (e[1], e[2])))
+        self.datacollector.collect(self)
+        if self.trace:
+            self.states.append(self.snapshot())
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Full state in slot order, the form both engines are compared in."""
+        w = self.world
+        n = w.n_units
+        pos = np.full(n, -1, np.int64)
+        strength = np.where(self.dead, 0.0, w.strength0).astype(np.float64)
+        cohesion = np.where(self.dead, 0.0, 1.0)
+        supply = np.where(self.dead, 0.0, 1.0)
+        for slot, u in self.units.items():
+            pos[slot], strength[slot] = u.flat, u.strength
+            cohesion[slot], supply[slot] = u.cohesion, u.supply
+        return {
+            "owner": self.owner.copy(),
+            "pos": pos,
+            "alive": ~self.dead,
+            "arrived": self.arrived.copy(),
+            "strength": strength,
+            "cohesion": cohesion,
+            "supply": supply,
+        }
+
+
+def run_model(world: World, replicate: int = 0, trace: bool = False) -> SalientModel:
+    """Run one replicate to the end and return the model (series in its DataCollector)."""
+    model = SalientModel(world, replicate, trace)
+    while model.running:
+        model.step()
+    return model
+
+
+def run(world: World, replicates, trace: bool = False) -> RunResult:
+    """Run replicates one after another; the same result form as the batch engine."""
+    replicates = np.asarray(replicates, np.int64)
+    series = {name: np.zeros((len(replicates), world.days)) for name in SERIES}
+    events, states = [], []
+    for i, k in enumerate(replicates):
+        model = run_model(world, int(k), trace)
+        frame = model.datacollector.get_model_vars_dataframe()
+        for name in SERIES:
+            series[name][i] = frame[name].to_numpy()
+        events += [(k, d, EVENT_KINDS.index(kind), idx) for d, kind, idx in model.events]
+        states.append(model.states)
+    stacked = None
+    if trace:
+        stacked = [
+            {key: np.stack([s[day][key] for s in states]) for key in states[0][day]}
+            for day in range(world.days)
+        ]
+    return RunResult(replicates, series, np.array(events, np.int64).reshape(-1, 4), stacked)

@@ -1,0 +1,30 @@
+"""What an engine hands back: daily series per replicate and the event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SERIES = (
+    "territory",
+    "strength_attacker",
+    "strength_defender",
+    "losses_attacker",
+    "losses_defender",
+    "front_km",
+    "supplied_defender",
+)
+EVENT_KINDS = ("place_captured", "pocket_formed", "reinforcement_arrived", "unit_destroyed")
+
+
+@dataclass
+class RunResult:
+    replicates: np.ndarray  # (R,) replicate numbers
+    series: dict[str, np.ndarray]  # name → (R, days)
+    events: np.ndarray  # (N, 4) int64: replicate, day, kind (index in EVENT_KINDS), index
+    states: list[dict[str, np.ndarray]] | None = None  # per day, arrays with a leading R axis
+
+    def event_list(self, replicate: int) -> list[tuple[int, str, int]]:
+        rows = self.events[self.events[:, 0] == replicate]
+        return [(int(d), EVENT_KINDS[k], int(i)) for _, d, k, i in rows]

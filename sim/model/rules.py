@@ -1,0 +1,57 @@
+"""The formulas of the rulebook, written once for both engines.
+
+Each works on Python floats and numpy arrays alike, so the reference engine (one agent at a
+time) and the batch engine (all replicates at once) evaluate the same expression in the same
+order and agree to the bit. docs/model.md explains why each one has the shape it has.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.fields import moore_sum
+
+
+def effectiveness(cohesion, supply):
+    """Fighting value of a unit: half its nominal value when broken or out of supply,
+    a quarter when both; a fresh, supplied unit fights at full value (1)."""
+    return (0.5 + 0.5 * cohesion) * (0.5 + 0.5 * supply)
+
+
+def warning(bonus: float, intelligence):
+    """Multiplier of a side's defence: a defender that sees the blow coming fights better."""
+    return 1.0 + bonus * intelligence
+
+
+def fires_output(fires, strength, eff, intelligence):
+    """Indirect-fire casualties a firing unit inflicts in a day, before it is shared out among
+    the targets it can see; half of its accuracy depends on intelligence."""
+    return fires * strength * eff * (0.5 + 0.5 * intelligence)
+
+
+def defence_field(held, cover, warn, support: float):
+    """Defence of each cell from the defence power `held` of the unit on it plus `support` of
+    each neighbouring friendly unit's, scaled by terrain cover and warning."""
+    return cover * warn * (held + support * (moore_sum(held) - held))
+
+
+def capture_probability(attack, defence, ratio: float):
+    """Chance an assault takes a cell: an even chance at force ratio `ratio` (the 3:1 rule of
+    thumb by default), rising with the square of the attacker's advantage."""
+    a2 = attack * attack
+    d = ratio * defence
+    return np.where(attack > 0, a2 / np.maximum(a2 + d * d, 1e-300), 0.0)
+
+
+def supply_step(supply, target, recovery: float, decay: float):
+    """Supply moves toward its target level, up by at most `recovery`, down by at most
+    `decay` a day: a cut-off unit runs dry over days, not at once."""
+    return supply + np.clip(target - supply, -decay, recovery)
+
+
+def cohesion_step(cohesion, lost_share, assaulted, quiet, supply, r):
+    """Cohesion falls with the share of men lost today and with each assault (high tempo
+    wears units out) and recovers on quiet days in proportion to supply."""
+    c = cohesion - r.shock * lost_share - r.assault_fatigue * assaulted
+    c = c + r.recovery * supply * quiet
+    return np.clip(c, 0.0, 1.0)

@@ -1,0 +1,238 @@
+"""Scenario → World: the engine-neutral compiled form (arrays, coefficients, schedules).
+
+Every unit that will ever exist, reinforcements included, gets a fixed slot here; slots are
+ordered attacker first, then defender, initial units before reinforcements, so "lower slot
+first" is a rule a reader can apply by hand. Schedules become one value per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model import fields
+from sim.scenario.load import FieldError, Loaded
+from sim.scenario.maps import MapArrays
+from sim.scenario.schema import SIDES, TERRAINS, Rules, Scenario, Schedule
+
+_PHI = (5**0.5 - 1) / 2
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    name: str
+    start: dt.date
+    days: int
+    seed: int
+    deterministic: bool
+    cell_km: float
+    rules: Rules
+    # cells (H, W)
+    terrain: np.ndarray
+    cover: np.ndarray  # terrain defence multiplier of each cell
+    owner: np.ndarray
+    homeland: np.ndarray
+    road: np.ndarray
+    source: np.ndarray  # (2, H, W): each side's supply sources (own homeland on the map edge)
+    places: tuple[str, ...]
+    place_cell: np.ndarray  # (P,) flat cell index
+    place_value: np.ndarray
+    # unit slots (U,)
+    side: np.ndarray
+    kind: np.ndarray
+    kind_names: tuple[str, ...]
+    group: tuple[str, ...]  # "initial" or the reinforcement's name
+    strength0: np.ndarray
+    cell0: np.ndarray  # flat cell index (entry cell for reinforcements)
+    arrival: np.ndarray  # day index the unit may first enter (0 for initial units)
+    firepower: np.ndarray
+    attack: np.ndarray
+    defence: np.ndarray
+    speed: np.ndarray  # cells per day
+    sensor: np.ndarray  # cells
+    fires: np.ndarray
+    fires_range: np.ndarray  # cells
+    # schedules (2, days)
+    tempo: np.ndarray
+    intelligence: np.ndarray
+    drone_range: np.ndarray  # cells
+    replacements: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.terrain.shape
+
+    @property
+    def n_units(self) -> int:
+        return len(self.side)
+
+    @property
+    def cell_area(self) -> float:
+        return self.cell_km * self.cell_km
+
+    @property
+    def territory_cells(self) -> np.ndarray:
+        """Cells that count as territory when the defender holds them: attacker homeland."""
+        return self.homeland == 0
+
+    @property
+    def territory0(self) -> float:
+        return float(((self.owner == 1) & self.territory_cells).sum() * self.cell_area)
+
+    def date(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=day)
+
+
+def schedule(value: Schedule, start: dt.date, days: int) -> np.ndarray:
+    """One value per day: a constant, or the step in force (the first before any date)."""
+    if isinstance(value, float | int):
+        return np.full(days, float(value))
+    out = np.full(days, float(value[0].value))
+    for step in value:
+        first = (step.from_ - start).days
+        out[max(first, 0) :] = step.value
+    return out
+
+
+def _cells(km: float, cell_km: float) -> int:
+    return round(km / cell_km)
+
+
+def zone_cells(m: MapArrays, side: int, zone: str) -> list[int]:
+    """Own cells of a zone, nearest the enemy first; cells at one distance are spread along
+    the front by a golden-ratio order rather than filled from the top-left corner."""
+    own = m.owner == side
+    dist = fields.distance(m.owner != side, cap=sum(m.shape))
+    if zone == "front":
+        pick = own
+    elif zone == "reserve":
+        pick = own & (dist >= 3)
+    else:
+        pick = own & (m.homeland == side) & fields.edge(m.shape)
+    flat = np.flatnonzero(pick)
+    d = dist.ravel()[flat]
+    rank = np.zeros(len(flat))
+    for value in np.unique(d):
+        at = d == value
+        rank[at] = (np.arange(at.sum()) * _PHI) % 1.0
+    return [int(flat[i]) for i in np.lexsort((rank, d))]
+
+
+def compile_world(loaded: Loaded) -> World:
+    s: Scenario = loaded.scenario
+    m = loaded.map
+    h, w = m.shape
+    r = s.rules
+    slots: dict[str, list] = {k: [] for k in ("side", "kind", "group", "strength", "cell", "day")}
+    kinds: list[tuple[int, str]] = []
+    occupied: set[int] = set()
+
+    def kind_index(side: int, name: str) -> int:
+        if (side, name) not in kinds:
+            kinds.append((side, name))
+        return kinds.index((side, name))
+
+    def add(side: int, kind: str, group: str, strength: float, cell: int, day: int) -> None:
+        for key, value in zip(
+            slots, (side, kind_index(side, kind), group, strength, cell, day), strict=True
+        ):
+            slots[key].append(value)
+
+    for side_index, side_name in enumerate(SIDES):
+        spec = getattr(s.sides, side_name)
+        for gi, g in enumerate(spec.units):
+            path = ("sides", side_name, "units", gi)
+            if g.cells is not None:
+                cells = [c[0] * w + c[1] for c in g.cells]
+                for j, c in enumerate(cells):
+                    if m.owner.ravel()[c] != side_index:
+                        raise FieldError(
+                            (*path, "cells", j), f"cell is not held by the {side_name}"
+                        )
+                    if c in occupied:
+                        raise FieldError((*path, "cells", j), "another unit is already there")
+                    occupied.add(c)
+            else:
+                free = [c for c in zone_cells(m, side_index, g.zone) if c not in occupied]
+                if len(free) < g.n:
+                    raise FieldError(
+                        (*path, "count"), f"only {len(free)} free cells in zone {g.zone!r}"
+                    )
+                cells = free[: g.n]
+                occupied.update(cells)
+            for c in cells:
+                add(side_index, g.kind, "initial", g.strength, c, 0)
+
+    for side_index, side_name in enumerate(SIDES):
+        spec = getattr(s.sides, side_name)
+        for name, rf in spec.reinforcements.items():
+            path = ("sides", side_name, "reinforcements", name)
+            if rf.cells is not None:
+                entry = [c[0] * w + c[1] for c in rf.cells]
+            else:
+                entry = zone_cells(m, side_index, rf.zone or "edge")
+                if not entry:
+                    raise FieldError((*path, "zone"), f"zone {rf.zone!r} has no cells")
+            day = max(0, (rf.date - s.start).days)
+            n = rf.n
+            for k in range(n):
+                add(side_index, rf.kind, name, rf.men / n, entry[k % len(entry)], day)
+
+    side = np.array(slots["side"], np.int8)
+    kind = np.array(slots["kind"], np.int16)
+
+    def coefficient(attr: str, as_cells: bool = False) -> np.ndarray:
+        values = []
+        for side_index, name in kinds:
+            k = getattr(getattr(s.sides, SIDES[side_index]).kinds[name], attr)
+            values.append(_cells(k, s.map.cell_km) if as_cells else k)
+        table = np.array(values, np.int64 if as_cells else np.float64)
+        return table[kind] if len(kind) else table[:0]
+
+    def per_side(attr: str) -> np.ndarray:
+        return np.stack(
+            [schedule(getattr(getattr(s.sides, n), attr), s.start, s.days) for n in SIDES]
+        )
+
+    edge = fields.edge(m.shape)
+    places = [(p.name, p.cell, p.value) for p in s.places] + [
+        gp for gp in m.places if gp[0] not in {p.name for p in s.places}
+    ]
+    return World(
+        name=s.name,
+        start=s.start,
+        days=s.days,
+        seed=s.seed,
+        deterministic=s.deterministic,
+        cell_km=s.map.cell_km,
+        rules=r,
+        terrain=m.terrain,
+        cover=np.array([r.terrain_defence.get(t, 1.0) for t in TERRAINS])[m.terrain],
+        owner=m.owner,
+        homeland=m.homeland,
+        road=m.road,
+        source=np.stack([edge & (m.homeland == i) for i in (0, 1)]),
+        places=tuple(p[0] for p in places),
+        place_cell=np.array([p[1][0] * w + p[1][1] for p in places], np.int64),
+        place_value=np.array([p[2] for p in places], np.float64),
+        side=side,
+        kind=kind,
+        kind_names=tuple(f"{SIDES[i]}.{n}" for i, n in kinds),
+        group=tuple(slots["group"]),
+        strength0=np.array(slots["strength"], np.float64),
+        cell0=np.array(slots["cell"], np.int64),
+        arrival=np.array(slots["day"], np.int64),
+        firepower=coefficient("firepower"),
+        attack=coefficient("attack"),
+        defence=coefficient("defence"),
+        speed=coefficient("speed_km", as_cells=True),
+        sensor=coefficient("sensor_km", as_cells=True),
+        fires=coefficient("fires"),
+        fires_range=coefficient("fires_km", as_cells=True),
+        tempo=per_side("tempo"),
+        intelligence=per_side("intelligence"),
+        drone_range=np.rint(per_side("drone_range_km") / s.map.cell_km).astype(np.int64),
+        replacements=per_side("replacements"),
+    )

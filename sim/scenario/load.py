@@ -1,0 +1,279 @@
+"""YAML → Scenario, with every error reported as file:line, field path and what was expected.
+
+The YAML is composed into nodes once so that each value's line is known; pydantic's error
+locations are then mapped back to lines. `--set path=value` overrides are applied to the
+data before validation and reported as coming from the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sim.scenario import maps
+from sim.scenario.schema import SIDES, Scenario
+
+MAX_BYTES = 10_000_000
+LAYER_NAMES = ("terrain", "owner", "homeland", "roads")
+FieldPath = tuple[str | int, ...]
+_TYPE_TAGS = {"float", "int", "str", "bool", "date", "list", "dict", "list[Step]"}
+
+
+class ScenarioError(Exception):
+    """One clear message about bad input: where (file:line), which field, what was expected."""
+
+    def __init__(self, file: str, line: int | None, field: str, message: str) -> None:
+        self.file, self.line, self.field, self.message = file, line, field, message
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
+
+
+class FieldError(ValueError):
+    """Raised past validation (e.g. at compile) about one field; `Source.error` locates it."""
+
+    def __init__(self, path: FieldPath, message: str) -> None:
+        super().__init__(message)
+        self.path = tuple(path)
+
+
+@dataclass
+class Source:
+    """Where each value of a scenario came from, to turn field paths into file:line."""
+
+    file: str
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+    overrides: dict[FieldPath, str] = field(default_factory=dict)
+
+    def locate(self, path: FieldPath) -> tuple[str, int | None, str]:
+        for prefix in (path[:i] for i in range(len(path), -1, -1)):
+            for opath, text in self.overrides.items():
+                if prefix == opath[: len(prefix)] and prefix:
+                    return f"--set {text}", None, _dotted(path)
+            if prefix in self.lines:
+                return self.file, self.lines[prefix], _dotted(path)
+        return self.file, None, _dotted(path)
+
+    def error(self, path: FieldPath, message: str) -> ScenarioError:
+        file, line, dotted = self.locate(tuple(path))
+        return ScenarioError(file, line, dotted, message)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    scenario: Scenario
+    source: Source
+    map: maps.MapArrays
+
+
+def _has(node: Any, part: str | int) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _dotted(path: FieldPath) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: FieldPath, src: Source) -> Any:
+    """Build Python data from a node, recording each value's line and refusing duplicate keys."""
+    src.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                raise ScenarioError(
+                    src.file,
+                    key_node.start_mark.line + 1,
+                    _dotted(path),
+                    "a key must be a plain name",
+                )
+            if key in out:
+                raise ScenarioError(
+                    src.file, key_node.start_mark.line + 1, _dotted((*path, key)), "duplicate key"
+                )
+            out[key] = _construct(loader, value_node, (*path, key), src)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(loader, n, (*path, i), src) for i, n in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, src: Source) -> Any:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError(src.file, 1, "", "the file is empty")
+        return _construct(loader, node, (), src)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(
+            src.file, mark.line + 1 if mark else None, "", f"malformed YAML: {problem}"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _read_text(path: Path, shown: str) -> str:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ScenarioError(shown, None, "", f"larger than {MAX_BYTES} bytes")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(shown, None, "", "no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(shown, None, "", "is a folder, not a scenario file") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(shown, None, "", "not UTF-8 text") from None
+    except OSError as exc:
+        raise ScenarioError(shown, None, "", f"cannot read: {exc.strerror}") from None
+
+
+def _layer_files(data: Any, base: Path, src: Source) -> None:
+    """Replace `{file: name}` layers by the text of a file beside the scenario."""
+    layers = data.get("map", {}).get("layers") if isinstance(data, dict) else None
+    if not isinstance(layers, dict):
+        return
+    for name in LAYER_NAMES:
+        value = layers.get(name)
+        if not (isinstance(value, dict) and set(value) == {"file"}):
+            continue
+        path = ("map", "layers", name, "file")
+        rel = str(value["file"])
+        target = (base / rel).resolve()
+        if (
+            Path(rel).is_absolute()
+            or ".." in Path(rel).parts
+            or base.resolve() not in target.parents
+        ):
+            raise src.error(path, f"{rel!r} must name a file beside the scenario (no '..')")
+        layers[name] = _read_text(target, rel)
+
+
+def parse_override(text: str) -> tuple[FieldPath, Any]:
+    """`a.b.0.c=value` → (('a','b',0,'c'), value parsed as a YAML scalar or flow value)."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text}", None, "", "expected path=value")
+    key, raw = text.split("=", 1)
+    parts = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    if not key.strip() or any(p == "" for p in parts):
+        raise ScenarioError(f"--set {text}", None, key, "expected a dotted field path")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        raise ScenarioError(f"--set {text}", None, key, "the value is not valid YAML") from None
+    return parts, value
+
+
+def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> None:
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        if isinstance(node, list) and isinstance(part, int):
+            if part >= len(node):
+                raise ScenarioError(f"--set {text}", None, _dotted(path[: i + 1]), "no such item")
+            node = node[part]
+        elif isinstance(node, dict):
+            node = node.setdefault(part, {})
+        else:
+            raise ScenarioError(f"--set {text}", None, _dotted(path[: i + 1]), "not a section")
+    last = path[-1]
+    if _has(node, last) or isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ScenarioError(f"--set {text}", None, _dotted(path), "no such field")
+
+
+def _message(err: dict) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def _validation_error(exc: ValidationError, data: Any, src: Source) -> ScenarioError:
+    """Report the first failing field; union alternatives at one field are merged."""
+
+    def data_path(loc: tuple) -> FieldPath:
+        node, out = data, []
+        for part in loc:
+            if _has(node, part):
+                node = node[part]
+            elif isinstance(node, dict) and isinstance(part, str) and part not in _TYPE_TAGS:
+                out.append(part)  # a missing or unknown field: name it and stop
+                break
+            else:
+                continue  # a union alternative's tag (float, list[Step], …)
+            out.append(part)
+        return tuple(out)
+
+    errors = exc.errors(include_url=False)
+    first = data_path(errors[0]["loc"])
+    same = [e for e in errors if data_path(e["loc"]) == first]
+    messages = list(dict.fromkeys(_message(e) for e in same))
+    if len(messages) > 1:
+        messages = ["expected one of: " + "; or ".join(messages)]
+    return src.error(first, messages[0])
+
+
+def _check_cells(s: Scenario, shape: tuple[int, int], src: Source) -> None:
+    height, width = shape
+
+    def check(path: FieldPath, cell: tuple[int, int]) -> None:
+        if not (cell[0] < height and cell[1] < width):
+            raise src.error(path, f"cell {list(cell)} is outside the {height}×{width} map")
+
+    for i, p in enumerate(s.places):
+        check(("places", i, "cell"), p.cell)
+    for side in SIDES:
+        spec = getattr(s.sides, side)
+        for i, g in enumerate(spec.units):
+            for j, c in enumerate(g.cells or []):
+                check(("sides", side, "units", i, "cells", j), c)
+        for name, r in spec.reinforcements.items():
+            for j, c in enumerate(r.cells or []):
+                check(("sides", side, "reinforcements", name, "cells", j), c)
+
+
+def validate(data: Any, src: Source) -> Loaded:
+    if not isinstance(data, dict):
+        raise src.error((), "a scenario is a mapping of fields (name:, start:, …)")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, data, src) from None
+    try:
+        arrays = maps.build(scenario.map)
+    except maps.MapError as exc:
+        where = ("map", "layers", exc.field) if scenario.map.layers else ("map", "generate")
+        raise src.error(where, str(exc)) from None
+    _check_cells(scenario, arrays.shape, src)
+    return Loaded(scenario, src, arrays)
+
+
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Loaded:
+    """Read, override, validate. Raises ScenarioError only."""
+    path = Path(path)
+    src = Source(str(path))
+    data = parse_yaml(_read_text(path, str(path)), src)
+    if isinstance(data, dict):
+        _layer_files(data, path.parent, src)
+        for text in overrides:
+            fpath, value = parse_override(text)
+            apply_override(data, fpath, value, text)
+            src.overrides[fpath] = text
+    return validate(data, src)
+
+
+def loads(text: str, name: str = "<scenario>") -> Loaded:
+    """Validate a scenario given as YAML text (tests, the app)."""
+    src = Source(name)
+    return validate(parse_yaml(text, src), src)

@@ -1,0 +1,287 @@
+"""What users write: the scenario schema (pydantic v2, unknown fields refused).
+
+Every field carries a description with its unit and range, so `sim schema` gives editors
+the same documentation the model guide gives readers. The three headline inputs live at
+stable paths used by docs, sweeps and sliders alike: ``sides.<side>.tempo``,
+``sides.<side>.intelligence`` and ``sides.<side>.reinforcements.<name>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_CELLS = 40_000  # 200 × 200: beyond this a battalion-scale grid is a typo, not a scenario
+TERRAINS = ("open", "forest", "urban", "marsh")
+SIDES = ("attacker", "defender")
+
+Cell = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step(Strict):
+    """One dated step of a schedule: the value holds from this date until the next step."""
+
+    from_: dt.date = Field(alias="from", description="First day the value applies (date).")
+    value: float = Field(description="The value from that day on (unit of the schedule).")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Schedule = float | list[Step]
+"""A constant, or dated steps; before the first step's date the first value applies."""
+
+
+def _check_schedule(value: Schedule, low: float, high: float, what: str) -> Schedule:
+    values = [value] if isinstance(value, float | int) else [s.value for s in value]
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(f"{what}: a schedule needs at least one step")
+        dates = [s.from_ for s in value]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError(f"{what}: schedule steps must have increasing dates")
+    for v in values:
+        if not low <= v <= high:
+            raise ValueError(f"{what} must be between {low} and {high}, got {v}")
+    return value
+
+
+class Layers(Strict):
+    """ASCII layers, one character per cell, rows top (north) to bottom (south)."""
+
+    terrain: str = Field(description="Terrain, one legend character per cell.")
+    owner: str = Field(description="Who holds each cell at the start: A attacker, D defender.")
+    homeland: str = Field(description="Whose homeland each cell is (the border): A or D.")
+    roads: str | None = Field(None, description="Road overlay: '#' road, any other char none.")
+    legend: dict[str, Literal["open", "forest", "urban", "marsh"]] = Field(
+        default_factory=lambda: {".": "open", "f": "forest", "u": "urban", "~": "marsh"},
+        description="Terrain legend: one character → open | forest | urban | marsh.",
+    )
+
+
+class Generated(Strict):
+    """A generated salient: a half-ellipse of defender-held cells across a straight border."""
+
+    area_km2: float = Field(gt=0, le=100_000, description="Salient area (km², > 0).")
+    depth_km: float = Field(gt=0, le=1_000, description="Salient depth from the border (km).")
+    border_km: float = Field(gt=0, le=1_000, description="Map width along the border (km).")
+    margin_km: float = Field(
+        10.0, ge=0, le=1_000, description="Attacker ground beyond the salient's tip (km)."
+    )
+    homeland_km: float = Field(
+        8.0, gt=0, le=1_000, description="Depth of the defender's homeland strip (km)."
+    )
+    forest: Fraction = Field(0.2, description="Share of forest cells (0–1).")
+    urban: Fraction = Field(0.03, description="Share of urban cells (0–1).")
+    marsh: Fraction = Field(0.05, description="Share of marsh/river cells (0–1).")
+    seed: int = Field(0, ge=0, description="Seed of the terrain draw (integer ≥ 0).")
+
+    @model_validator(mode="after")
+    def _mix(self) -> Generated:
+        if self.forest + self.urban + self.marsh > 1.0:
+            raise ValueError("forest + urban + marsh must not exceed 1")
+        if self.depth_km > self.border_km * 4:
+            raise ValueError("depth_km is more than four times border_km: not a salient")
+        return self
+
+
+class Map(Strict):
+    cell_km: float = Field(2.0, ge=0.1, le=50, description="Width of a square cell (km).")
+    layers: Layers | None = Field(None, description="ASCII layers (exclusive with generate).")
+    generate: Generated | None = Field(None, description="A generated salient (exclusive).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Map:
+        if (self.layers is None) == (self.generate is None):
+            raise ValueError("give exactly one of map.layers or map.generate")
+        return self
+
+
+class Place(Strict):
+    name: str = Field(min_length=1, max_length=64, description="Name shown on maps and events.")
+    cell: Cell = Field(description="[row, col] of the place (cells, from the top-left).")
+    value: float = Field(1.0, ge=0, le=1_000, description="Relative importance (≥ 0).")
+
+
+class Kind(Strict):
+    """Coefficients of a unit kind; ranges are in km and converted to cells at compile."""
+
+    firepower: float = Field(
+        0.01, ge=0, le=1, description="Direct-fire casualties per man per day in contact (0–1)."
+    )
+    attack: float = Field(1.0, ge=0, le=100, description="Relative assault power (≥ 0).")
+    defence: float = Field(1.0, ge=0, le=100, description="Relative defensive power (≥ 0).")
+    speed_km: float = Field(2.0, ge=0, le=100, description="Movement per day out of contact (km).")
+    sensor_km: float = Field(4.0, ge=0, le=200, description="Range at which it may detect (km).")
+    fires: float = Field(
+        0.0, ge=0, le=1, description="Indirect-fire casualties per man per day on targets (0–1)."
+    )
+    fires_km: float = Field(0.0, ge=0, le=200, description="Range of its indirect fires (km).")
+
+
+class UnitGroup(Strict):
+    """Units of one kind and strength, on listed cells or spread over a zone."""
+
+    kind: str = Field(description="Name of a kind of this side.")
+    strength: float = Field(gt=0, le=100_000, description="Personnel per unit (men, > 0).")
+    count: int | None = Field(None, ge=1, le=10_000, description="How many units (with zone).")
+    cells: list[Cell] | None = Field(None, description="[row, col] of each unit.")
+    zone: Literal["front", "reserve", "edge"] | None = Field(
+        None,
+        description="front: own cells nearest the enemy; reserve: 3+ cells behind the front; "
+        "edge: own-homeland cells on the map edge (supply sources).",
+    )
+
+    @model_validator(mode="after")
+    def _placement(self) -> UnitGroup:
+        if (self.cells is None) == (self.zone is None):
+            raise ValueError("give exactly one of cells or zone")
+        if self.zone is not None and self.count is None:
+            raise ValueError("a zone needs a count")
+        if self.cells is not None and self.count not in (None, len(self.cells)):
+            raise ValueError("count must equal the number of cells")
+        return self
+
+    @property
+    def n(self) -> int:
+        return len(self.cells) if self.cells is not None else int(self.count or 0)
+
+
+class Reinforcement(Strict):
+    """A scheduled arrival: `men` split into units of `unit_strength` entering on `date`."""
+
+    date: dt.date = Field(description="Day the units start to arrive (date).")
+    men: int = Field(ge=1, le=1_000_000, description="Personnel arriving (men).")
+    unit_strength: float = Field(
+        500.0, gt=0, le=100_000, description="Personnel per arriving unit (men)."
+    )
+    kind: str = Field(description="Name of a kind of this side.")
+    cells: list[Cell] | None = Field(None, description="Entry cells [row, col], used in turn.")
+    zone: Literal["front", "reserve", "edge"] | None = Field(
+        "edge", description="Entry zone when no cells are listed (see units)."
+    )
+
+    @property
+    def n(self) -> int:
+        return -(-self.men // int(self.unit_strength)) if self.unit_strength >= 1 else self.men
+
+
+class Side(Strict):
+    name: str = Field(min_length=1, max_length=64, description="Display name, e.g. Russia.")
+    tempo: Schedule = Field(
+        0.0, description="Offensive tempo: daily probability a unit in contact assaults (0–1)."
+    )
+    intelligence: Schedule = Field(
+        1.0, description="Intelligence availability: chance of detecting beyond contact (0–1)."
+    )
+    drone_range_km: Schedule = Field(
+        0.0, description="Roads within this range of enemy-held ground are interdicted (km)."
+    )
+    replacements: Schedule = Field(0.0, description="Replacements sent to the line (men/day).")
+    kinds: dict[str, Kind] = Field(description="Unit kinds of this side by name.")
+    units: list[UnitGroup] = Field(default_factory=list, description="Units at the start.")
+    reinforcements: dict[str, Reinforcement] = Field(
+        default_factory=dict, description="Scheduled arrivals by name."
+    )
+
+    @model_validator(mode="after")
+    def _checks(self) -> Side:
+        _check_schedule(self.tempo, 0, 1, "tempo")
+        _check_schedule(self.intelligence, 0, 1, "intelligence")
+        _check_schedule(self.drone_range_km, 0, 200, "drone_range_km")
+        _check_schedule(self.replacements, 0, 100_000, "replacements")
+        groups = [*self.units, *self.reinforcements.values()]
+        for g in groups:
+            if g.kind not in self.kinds:
+                raise ValueError(f"unknown kind {g.kind!r}; known: {sorted(self.kinds)}")
+        return self
+
+
+class Sides(Strict):
+    attacker: Side = Field(description="The side pushing the salient back.")
+    defender: Side = Field(description="The side holding the salient.")
+
+
+class Rules(Strict):
+    """Coefficients of the rulebook shared by all units (see docs/model.md for the why)."""
+
+    terrain_defence: dict[Literal["open", "forest", "urban", "marsh"], float] = Field(
+        default_factory=lambda: {"open": 1.0, "forest": 1.5, "urban": 2.0, "marsh": 1.3},
+        description="Defence multiplier of the cell a unit holds (0.1–10).",
+    )
+    breakthrough_ratio: float = Field(
+        3.0, gt=0, le=1e9, description="Force ratio at which a capture is an even chance."
+    )
+    support: Fraction = Field(0.25, description="Share of a unit's defence covering neighbours.")
+    warning_bonus: float = Field(
+        0.5, ge=0, le=5, description="Defence × (1 + bonus × intelligence) (≥ 0)."
+    )
+    shock: float = Field(2.0, ge=0, le=20, description="Cohesion lost per share of men lost.")
+    assault_fatigue: float = Field(0.03, ge=0, le=1, description="Cohesion lost per assault.")
+    recovery: float = Field(0.05, ge=0, le=1, description="Cohesion regained per quiet day.")
+    assault_cohesion: Fraction = Field(0.3, description="Cohesion needed to assault (0–1).")
+    withdraw_cohesion: Fraction = Field(0.2, description="Below this a unit pulls back (0–1).")
+    retreat_shock: Fraction = Field(0.1, description="Cohesion lost when driven off a cell.")
+    min_strength: float = Field(50, ge=0, le=100_000, description="Below this a unit is gone.")
+    supply_recovery: Fraction = Field(0.25, description="Supply regained per day (0–1).")
+    supply_decay: Fraction = Field(0.1, description="Supply lost per day when short (0–1).")
+    offroad_supply: Fraction = Field(0.6, description="Supply level away from an open road.")
+
+    @model_validator(mode="after")
+    def _terrain(self) -> Rules:
+        for name, v in self.terrain_defence.items():
+            if not 0.1 <= v <= 10:
+                raise ValueError(f"terrain_defence.{name} must be between 0.1 and 10")
+        return self
+
+
+class Threshold(Strict):
+    date: dt.date = Field(description="Key date (date).")
+    km2: float = Field(ge=0, description="Territory the defender still holds at least (km²).")
+
+
+class Report(Strict):
+    key_dates: list[dt.date] = Field(default_factory=list, description="Dates of the table.")
+    thresholds: list[Threshold] = Field(default_factory=list, description="P(hold ≥ km²).")
+    collapse_fraction: float = Field(
+        0.1, gt=0, lt=1, description="The salient has fallen below this share of its start."
+    )
+
+
+class Observation(Strict):
+    date: dt.date = Field(description="Date of the report (date).")
+    km2: float = Field(ge=0, description="Territory reported held (km²).")
+    low: float | None = Field(None, ge=0, description="Lower estimate (km²).")
+    high: float | None = Field(None, ge=0, description="Upper estimate (km²).")
+    source: str = Field("", max_length=500, description="Who said it, where.")
+
+
+class Scenario(Strict):
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="Short name: lower-case letters, digits, - and _ (names the results folder).",
+    )
+    description: str = Field("", max_length=10_000, description="What the scenario is about.")
+    start: dt.date = Field(description="First day of the run (date).")
+    days: int = Field(ge=1, le=3650, description="Number of days simulated (1–3650).")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Random seed (0–2³²−1).")
+    replicates: int = Field(100, ge=1, le=1_000_000, description="Monte Carlo runs (≥ 1).")
+    deterministic: bool = Field(
+        False, description="Replace every random draw by its expectation (0.5)."
+    )
+    map: Map
+    places: list[Place] = Field(default_factory=list, description="Named places.")
+    rules: Rules = Field(default_factory=Rules)
+    sides: Sides
+    report: Report = Field(default_factory=Report)
+    observed: list[Observation] = Field(default_factory=list, description="Territory history.")
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.days - 1)
