@@ -117,6 +117,13 @@ class Batch:
         flat = np.take_along_axis(cells, np.where(nb >= 0, nb, 0).reshape(r, -1), 1)
         return np.where(nb >= 0, flat.reshape(nb.shape), fill)
 
+    def side_field(self, per_side: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """Each unit reads its own side's field (2, R, cells) at (R, U, k) cells."""
+        ours = self.w.side[None, :, None] == ATTACKER
+        return np.where(
+            ours, self.gather(per_side[0], cells, 0), self.gather(per_side[1], cells, 0)
+        )
+
     def contact(self) -> np.ndarray:
         nb = self.neighbour_cells()
         enemy = self.gather(self.owner, nb, -1)
@@ -346,17 +353,9 @@ class Batch:
             movers = self.present & (w.speed >= k)[None, :] & (worn | ~self.contact())
             nb_owner = self.gather(self.owner, nb, -1)
             free = (nb_owner == side[..., None]) & (self.gather(occ, nb, 0) == -1)
-            pick = np.where(side[..., None] == ATTACKER, 0, 1)
-
-            def field_at(f, cells):
-                values = np.where(
-                    pick == 0, self.gather(f[0], cells, 0), self.gather(f[1], cells, 0)
-                )
-                return values
-
             here = np.where(self.present, self.pos, 0)[..., None]
-            away, away_here = field_at(to_enemy, nb), field_at(to_enemy, here)[..., 0]
-            near, near_here = field_at(goal, nb), field_at(goal, here)[..., 0]
+            away, away_here = self.side_field(to_enemy, nb), self.side_field(to_enemy, here)[..., 0]
+            near, near_here = self.side_field(goal, nb), self.side_field(goal, here)[..., 0]
             back_v = np.where(free, away, -1)
             back_k = back_v.argmax(-1)
             fwd_v = np.where(free, near, _FAR)
@@ -370,7 +369,7 @@ class Batch:
             self.pos = np.where(granted, wish, self.pos)
 
     def recovery(self) -> None:
-        w, r = self.w, self.w.rules
+        r = self.w.rules
         present = self.present
         before = self.strength + self.lost
         lost_share = np.where(before > 0, self.lost / np.where(before > 0, before, 1.0), 0.0)

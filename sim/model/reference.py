@@ -430,7 +430,7 @@ class SalientModel(mesa.Model):
     def recovery(self) -> None:
         """7. Cohesion falls with losses and assaults and recovers on quiet days; units below
         the minimum strength are gone."""
-        w, r = self.world, self.world.rules
+        r = self.world.rules
         for u in self.present():
             lost = self.today.lost.get(u.slot, 0.0)
             before = u.strength + lost

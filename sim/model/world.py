@@ -123,7 +123,7 @@ def zone_cells(m: MapArrays, side: int, zone: str) -> list[int]:
 def compile_world(loaded: Loaded) -> World:
     s: Scenario = loaded.scenario
     m = loaded.map
-    h, w = m.shape
+    w = m.shape[1]
     r = s.rules
     slots: dict[str, list] = {k: [] for k in ("side", "kind", "group", "strength", "cell", "day")}
     kinds: list[tuple[int, str]] = []
