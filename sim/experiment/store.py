@@ -1,0 +1,174 @@
+"""The one writer of results: `results/<scenario-name>-<hash>/`.
+
+Layout: `manifest.json` (resolved scenario, hash, seed, versions, tasks done, status),
+`design.parquet`, `series/part-*.parquet` and `events/part-*.parquet` (one pair per finished
+task, written to a temporary name and renamed, so a crash never leaves half a part),
+`summary.parquet` and `report.html`. A rerun of the same scenario resumes from the parts on
+disk; a scenario whose hash differs lands in another folder and never mixes with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.model.result import EVENT_KINDS, SERIES, RunResult
+
+PACKAGES = ("salient", "numpy", "scipy", "mesa", "pandas", "pyarrow", "pydantic", "plotly")
+
+
+class StoreError(Exception):
+    """Results on disk that cannot be used as asked (another version, foreign files)."""
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def scenario_hash(resolved: dict[str, Any]) -> str:
+    """Hash of the resolved scenario and the model's version: what makes results comparable."""
+    text = json.dumps(
+        {"scenario": resolved, "salient": versions()["salient"]}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+@dataclass
+class ResultsDir:
+    path: Path
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        name: str,
+        resolved: dict[str, Any],
+        design: pd.DataFrame,
+        seed: int,
+        engine: str,
+        fresh: bool = False,
+    ) -> ResultsDir:
+        """Create or reopen the folder of this scenario; refuses a folder written by another
+        version of the model unless `fresh`, which starts it over."""
+        digest = scenario_hash(resolved)
+        path = Path(root) / f"{name}-{digest}"
+        store = cls(path)
+        if path.exists() and (path / "manifest.json").exists() and not fresh:
+            manifest = store.manifest()
+            if (
+                manifest.get("hash") != digest
+                or manifest["versions"].get("salient") != versions()["salient"]
+            ):
+                raise StoreError(
+                    f"{path} holds results of another scenario or version; "
+                    "use --fresh to start over"
+                )
+            return store
+        if fresh and path.exists():
+            for sub in ("series", "events"):
+                for part in (path / sub).glob("part-*.parquet"):
+                    part.unlink()
+        (path / "series").mkdir(parents=True, exist_ok=True)
+        (path / "events").mkdir(parents=True, exist_ok=True)
+        _atomic_write(path / "design.parquet", lambda p: design.to_parquet(p, index=False))
+        store.write_manifest(
+            {
+                "name": name,
+                "hash": digest,
+                "seed": seed,
+                "engine": engine,
+                "scenario": resolved,
+                "design": design.to_dict(orient="records"),
+                "versions": versions(),
+                "status": "running",
+            }
+        )
+        return store
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.path / "manifest.json").read_text())
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
+        _atomic_write(self.path / "manifest.json", lambda p: p.write_text(text))
+
+    def set_status(self, status: str) -> None:
+        manifest = self.manifest()
+        manifest["status"] = status
+        self.write_manifest(manifest)
+
+    @staticmethod
+    def part_name(point: int, first: int, last: int) -> str:
+        return f"part-p{point:05d}-r{first:07d}-{last:07d}.parquet"
+
+    def done(self) -> set[str]:
+        """Names of the parts already on disk (both series and events written)."""
+        series = {p.name for p in (self.path / "series").glob("part-*.parquet")}
+        events = {p.name for p in (self.path / "events").glob("part-*.parquet")}
+        return series & events
+
+    def write_part(self, point: int, result: RunResult, dates: pd.DatetimeIndex) -> None:
+        reps = result.replicates
+        name = self.part_name(point, int(reps.min()), int(reps.max()))
+        r, days = result.series["territory"].shape
+        frame = pd.DataFrame(
+            {
+                "point": pd.array([point] * (r * days), dtype="int32"),
+                "replicate": reps.repeat(days).astype("int64"),
+                "day": pd.array(list(range(days)) * r, dtype="int32"),
+                "date": pd.DatetimeIndex(list(dates) * r),
+                **{k: result.series[k].ravel() for k in SERIES},
+            }
+        )
+        ev = result.events
+        events = pd.DataFrame(
+            {
+                "point": pd.array([point] * len(ev), dtype="int32"),
+                "replicate": ev[:, 0],
+                "day": ev[:, 1].astype("int32"),
+                "kind": pd.Categorical.from_codes(ev[:, 2], EVENT_KINDS),
+                "index": ev[:, 3],
+            }
+        )
+        # Events first: a part counts as done only once its series file exists too.
+        _atomic_write(self.path / "events" / name, lambda p: events.to_parquet(p, index=False))
+        _atomic_write(self.path / "series" / name, lambda p: frame.to_parquet(p, index=False))
+
+    def series(self, columns: list[str] | None = None) -> pd.DataFrame:
+        parts = sorted((self.path / "series").glob("part-*.parquet"))
+        if not parts:
+            return pd.DataFrame(columns=["point", "replicate", "day", "date", *SERIES])
+        frame = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
+        return frame.sort_values(["point", "replicate", "day"], ignore_index=True)
+
+    def events(self) -> pd.DataFrame:
+        parts = sorted((self.path / "events").glob("part-*.parquet"))
+        if not parts:
+            return pd.DataFrame(columns=["point", "replicate", "day", "kind", "index"])
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+    def write_summary(self, summary: pd.DataFrame) -> None:
+        _atomic_write(self.path / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
+
+    def write_report(self, html: str) -> None:
+        _atomic_write(self.path / "report.html", lambda p: p.write_text(html, encoding="utf-8"))
