@@ -1,0 +1,311 @@
+"""One rule at a time, on tiny hand-built worlds, in both engines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from worlds import Engine, tiny
+
+ENGINES = ("reference", "batch")
+
+# A 3×5 map: the attacker holds the top row and the left column of the rest, the defender
+# the remainder. Flat index of (r, c) is r * 5 + c.
+OWNER = ["AAAAA", "ADDDD", "ADDDD"]
+
+
+def flat(r: int, c: int, w: int = 5) -> int:
+    return r * w + c
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    return request.param
+
+
+# ---- 1. arrivals ---------------------------------------------------------------------------
+def test_reinforcement_appears_on_its_day_and_cell(engine):
+    w = tiny(OWNER, [("A", 0, 0, 500), ("D", 2, 4, 500)], attacker_reinforcements={
+        "late": {"date": "2025-01-03", "men": 400, "unit_strength": 400, "kind": "inf",
+                 "cells": [[0, 3]]}})
+    e = Engine(engine, w)
+    slot = 1  # attacker initial units come first, then defender's, then reinforcements
+    slot = int(np.flatnonzero(np.array(w.group) == "late")[0])
+    e.step(2)
+    assert not e.state()["arrived"][slot]
+    e.step(1)
+    s = e.state()
+    assert s["arrived"][slot] and s["pos"][slot] == flat(0, 3)
+    assert s["strength"][slot] == 400
+    assert (2, "reinforcement_arrived", slot) in e.events()
+
+
+def test_reinforcement_waits_while_entry_cell_is_taken_lower_slot_first(engine):
+    w = tiny(OWNER, [("A", 0, 3, 500), ("D", 2, 4, 500)], attacker_reinforcements={
+        "pair": {"date": "2025-01-01", "men": 800, "unit_strength": 400, "kind": "inf",
+                 "cells": [[0, 2]]}})
+    e = Engine(engine, w)
+    first, second = np.flatnonzero(np.array(w.group) == "pair")
+    e.step(1)
+    s = e.state()
+    assert s["arrived"][first] and not s["arrived"][second]  # one cell, lower slot wins
+
+
+# ---- 2. sensing ----------------------------------------------------------------------------
+def sensing_world(intel: float):
+    # attacker at (0,0) with sensor 6 km = 3 cells; defenders adjacent (1,1) and far (2,3)
+    kinds = {"inf": {"firepower": 0.01, "speed_km": 0, "sensor_km": 6.0}}
+    return tiny(OWNER, [("A", 0, 0, 500), ("D", 1, 1, 500), ("D", 2, 3, 500), ("D", 2, 4, 500)],
+                attacker_kinds=kinds, attacker_intelligence=intel)
+
+
+def test_intelligence_zero_sees_only_adjacent_enemies(engine):
+    e = Engine(engine, sensing_world(0.0))
+    e.phases("arrivals", "sensing")
+    assert e.detected == {0, 1}  # the attacker (slot 0) is seen by the adjacent defender
+
+
+def test_intelligence_one_sees_everything_in_sensor_range_and_nothing_beyond(engine):
+    e = Engine(engine, sensing_world(1.0))
+    e.phases("arrivals", "sensing")
+    assert e.detected == {0, 1, 2}  # (2,4) is 4 cells away: beyond 3
+
+
+def test_detection_rate_follows_intelligence():
+    w = sensing_world(0.3)
+    from sim.model import batch
+
+    b = batch.Batch(w, range(4000))
+    b.start_owner = b.owner.copy()
+    b.arrivals()
+    b.sensing()
+    rate = b.detected[:, 2].mean()
+    assert abs(rate - 0.3) < 0.03
+    assert b.detected[:, 1].all() and not b.detected[:, 3].any()
+
+
+# ---- 3. supply -----------------------------------------------------------------------------
+def test_cut_off_unit_loses_supply_daily_and_pocket_is_reported(engine):
+    # The defender cell (1,2) is surrounded by attacker ground: a pocket.
+    owner = ["AAAAA", "AADAA", "AAAAA", "DDDDD"]
+    homeland = ["AAAAA", "AAAAA", "AAAAA", "DDDDD"]
+    w = tiny(owner, [("D", 1, 2, 500), ("D", 3, 0, 500), ("A", 0, 0, 500)], homeland=homeland,
+             rules={"supply_decay": 0.1})
+    e = Engine(engine, w)
+    e.step(3)
+    s = e.state()
+    pocket = 1  # slots: attacker 0, then defenders 1 (the pocket) and 2
+    assert s["supply"][pocket] == pytest.approx(0.7)
+    assert s["supply"][2] == 1.0
+    assert (0, "pocket_formed", pocket) in e.events()
+    assert all(ev[1] != "pocket_formed" or ev[2] != 2 for ev in e.events())
+
+
+def test_road_supply_and_drone_interdiction(engine):
+    # Defender column 2 is a road from its homeland edge; a unit beside the road is fed fully,
+    # one away from it gets the off-road level; enemy drones in range cut the road.
+    owner = ["AAAAAAA", "ADDDDDA", "ADDDDDA", "DDDDDDD"]
+    homeland = ["AAAAAAA", "AAAAAAA", "AAAAAAA", "DDDDDDD"]
+    roads = ["..#....", "..#....", "..#....", "..#...."]
+    units = [("D", 1, 2, 500), ("D", 1, 5, 500), ("A", 0, 6, 500)]
+    for drone_km, expect_road in ((0.0, 1.0), (4.0, 0.5)):
+        w = tiny(owner, units, homeland=homeland, roads=roads, attacker_drone_range_km=drone_km,
+                 rules={"offroad_supply": 0.5, "supply_decay": 1.0}, days=2)
+        e = Engine(engine, w)
+        e.phases("arrivals", "sensing", "supply")
+        s = e.state()
+        assert s["supply"][1] == pytest.approx(expect_road)  # on the road
+        assert s["supply"][2] == pytest.approx(0.5)  # off-road, fed
+
+
+# ---- 4. fires ------------------------------------------------------------------------------
+def test_fires_hit_only_detected_targets_in_range_shared_equally(engine):
+    # Attacker artillery at (0,0), range 6 km = 3 cells; intelligence 1 sees within sensor 6 km.
+    kinds = {"inf": {"firepower": 0.0, "sensor_km": 6.0},
+             "art": {"firepower": 0.0, "sensor_km": 6.0, "fires": 0.01, "fires_km": 6.0}}
+    w = tiny(OWNER, [("A", 0, 0, 1000, "art"), ("D", 2, 2, 500), ("D", 1, 3, 500),
+                     ("D", 2, 4, 500)], attacker_kinds=kinds, attacker_intelligence=1.0)
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires")
+    s = e.state()
+    out = 0.01 * 1000 * 1.0 * (0.5 + 0.5 * 1.0)  # fires × strength × eff × intel factor
+    assert s["strength"][1] == pytest.approx(500 - out / 2)
+    assert s["strength"][2] == pytest.approx(500 - out / 2)
+    assert s["strength"][3] == 500  # 4 cells away
+
+
+def test_terrain_cover_divides_fire_damage(engine):
+    kinds = {"art": {"firepower": 0.0, "sensor_km": 6.0, "fires": 0.01, "fires_km": 6.0}}
+    terrain = [".....", ".....", "..u.."]
+    w = tiny(OWNER, [("A", 0, 0, 1000, "art"), ("D", 2, 2, 500)], attacker_kinds=kinds,
+             terrain=terrain, rules={"terrain_defence": {"urban": 2.0}})
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires")
+    assert e.state()["strength"][1] == pytest.approx(500 - 10 / 2)
+
+
+# ---- 5. assault ----------------------------------------------------------------------------
+def test_tempo_zero_means_no_assaults(engine):
+    w = tiny(OWNER, [("A", 0, 1, 500), ("D", 1, 1, 500)], attacker_tempo=0.0)
+    e = Engine(engine, w)
+    e.step(5)
+    s = e.state()
+    assert s["strength"].tolist() == [500, 500]
+    assert e.assaulted == set()
+
+
+def test_assault_exchanges_lanchester_fire_and_targets_weakest_cell(engine):
+    # Attacker at (0,2) sees D cells (1,1),(1,2),(1,3); the weakest is (1,3), held by 200.
+    w = tiny(OWNER, [("A", 0, 2, 600), ("D", 1, 1, 500), ("D", 1, 2, 400), ("D", 1, 3, 200)],
+             attacker_tempo=1.0, rules={"breakthrough_ratio": 1e9})
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires", "assault")
+    s = e.state()
+    assert e.assaulted == {0}
+    assert s["strength"][3] == pytest.approx(200 - 0.01 * 600)  # b·A on the target
+    assert s["strength"][0] == pytest.approx(600 - 0.01 * 200)  # a·D back
+    assert s["strength"][1] == 500 and s["strength"][2] == 400
+
+
+def test_empty_undefended_cell_is_taken(engine):
+    # No defender unit covers (1,4): defence 0 → capture is certain.
+    w = tiny(["AAAAA", "DDDDD"], [("A", 0, 4, 500), ("D", 1, 0, 500)],
+             homeland=["AAAAA", "AAAAA"], attacker_tempo=1.0)
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires", "assault")
+    owner = e.state()["owner"]
+    assert owner[1, 3] == 0 or owner[1, 4] == 0  # the first of the weakest (S before diagonals)
+    assert owner[1, 4] == 0
+
+
+def test_defender_with_no_supplied_neighbour_is_lost_when_its_cell_falls(engine):
+    # Defender at (1,1) alone; its only own neighbours are pocketed off from the sources.
+    owner = ["AAAA", "ADAA", "AAAA", "DDDD"]
+    homeland = ["AAAA", "AAAA", "AAAA", "DDDD"]
+    w = tiny(owner, [("A", 0, 1, 5000), ("D", 1, 1, 100), ("D", 3, 0, 100)], homeland=homeland,
+             attacker_tempo=1.0, rules={"breakthrough_ratio": 0.001})
+    e = Engine(engine, w)
+    e.step(1)
+    s = e.state()
+    assert s["owner"][1, 1] == 0
+    assert not s["alive"][1]
+    assert (0, "unit_destroyed", 1) in e.events()
+
+
+def test_defender_retreats_to_free_supplied_neighbour(engine):
+    owner = ["AAAA", "ADAA", "DDDD"]  # (1,1) is the attacker's only enemy neighbour
+    homeland = ["AAAA", "AAAA", "DDDD"]
+    w = tiny(owner, [("A", 0, 1, 5000), ("D", 1, 1, 100)], homeland=homeland,
+             attacker_tempo=1.0, rules={"breakthrough_ratio": 0.001})
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires", "assault")
+    s = e.state()
+    assert s["owner"][1, 1] == 0
+    assert s["alive"][1]
+    # neighbours in tie order: N (0,1) enemy, S (2,1) free, held and fed → there
+    assert s["pos"][1] == 2 * 4 + 1
+
+
+# ---- 6. movement ---------------------------------------------------------------------------
+def test_attacker_closes_on_nearest_enemy_ground(engine):
+    owner = ["AAAAA", "AAAAA", "AAAAA", "DDDDD"]
+    kinds = {"inf": {"firepower": 0.01, "speed_km": 2.0}}
+    w = tiny(owner, [("A", 0, 2, 500), ("D", 3, 0, 500)], attacker_kinds=kinds)
+    e = Engine(engine, w)
+    e.step(1)
+    assert e.state()["pos"][0] == flat(1, 2)
+    e.step(1)
+    assert e.state()["pos"][0] == flat(2, 2)
+    e.step(1)
+    assert e.state()["pos"][0] == flat(2, 2)  # in contact now: holds
+
+
+def test_two_units_wanting_one_cell_lower_slot_wins(engine):
+    owner = ["AAA", "AAA", "ADA"]
+    kinds = {"inf": {"firepower": 0.0, "speed_km": 2.0}}
+    # Both (0,0) and (0,2) are 2 from the D cell; (1,1) is the only cell at distance 1 that…
+    w = tiny(owner, [("A", 0, 1, 500), ("A", 0, 0, 500), ("D", 2, 1, 500)],
+             attacker_kinds=kinds, homeland=["AAA", "AAA", "AAA"])
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires", "assault", "movement")
+    s = e.state()
+    assert s["pos"][0] == flat(1, 1, 3)  # slot 0 goes S first
+    assert s["pos"][1] == flat(1, 0, 3)  # slot 1 also closes, to (1,0)
+
+
+def test_worn_unit_pulls_back(engine):
+    owner = ["AAAAA", "AAAAA", "DDDDD"]
+    kinds = {"inf": {"firepower": 0.0, "speed_km": 2.0}}
+    w = tiny(owner, [("A", 1, 2, 500), ("D", 2, 2, 500)], attacker_kinds=kinds,
+             rules={"withdraw_cohesion": 0.5})
+    e = Engine(engine, w)
+    if engine == "reference":
+        e.m.units[0].cohesion = 0.2
+    else:
+        e.m.cohesion[0, 0] = 0.2
+    e.phases("arrivals", "sensing", "supply", "fires", "assault", "movement")
+    assert e.state()["pos"][0] == flat(0, 2)
+
+
+# ---- 7. recovery ---------------------------------------------------------------------------
+POCKET = ["AAA", "ADA", "AAA"]  # the attacker at (0,1) has a single enemy neighbour, (1,1)
+
+
+def test_cohesion_falls_with_losses_and_assaults(engine):
+    w = tiny(POCKET, [("A", 0, 1, 1000), ("D", 1, 1, 500)], attacker_tempo=1.0,
+             rules={"shock": 2.0, "assault_fatigue": 0.05, "recovery": 0.1,
+                    "breakthrough_ratio": 1e9, "supply_decay": 0.0})
+    e = Engine(engine, w)
+    e.step(1)
+    s = e.state()
+    d_lost = 0.01 * 1000 / 500
+    a_lost = 0.01 * 500 / 1000
+    assert s["cohesion"][1] == pytest.approx(1 - 2.0 * d_lost)
+    assert s["cohesion"][0] == pytest.approx(1 - 2.0 * a_lost - 0.05)
+
+
+def test_cohesion_recovers_on_quiet_days_in_proportion_to_supply(engine):
+    w = tiny(["AAAAA", "AAAAA", "AAAAA", "DDDDD"], [("A", 0, 0, 500), ("D", 3, 4, 500)],
+             rules={"recovery": 0.1, "offroad_supply": 0.5, "supply_decay": 0.5})
+    e = Engine(engine, w)
+    if engine == "reference":
+        e.m.units[0].cohesion = 0.5
+    else:
+        e.m.cohesion[0, 0] = 0.5
+    e.step(1)
+    assert e.state()["supply"][0] == pytest.approx(0.5)
+    assert e.state()["cohesion"][0] == pytest.approx(0.5 + 0.1 * 0.5)
+
+
+def test_unit_below_minimum_strength_is_removed(engine):
+    w = tiny(POCKET, [("A", 0, 1, 5000), ("D", 1, 1, 120)], attacker_tempo=1.0,
+             rules={"min_strength": 100, "breakthrough_ratio": 1e9})
+    e = Engine(engine, w)
+    e.step(1)
+    s = e.state()
+    assert not s["alive"][1] and s["strength"][1] == 0
+    assert e.series("losses_defender")[-1] == pytest.approx(120)
+
+
+# ---- 8. record -----------------------------------------------------------------------------
+def test_territory_counts_defender_cells_on_the_attacker_side(engine):
+    homeland = ["AAAAA", "AAAAA", "DDDDD"]
+    w = tiny(OWNER, [("A", 0, 0, 500), ("D", 2, 4, 500)], homeland=homeland)
+    e = Engine(engine, w)
+    e.step(1)
+    assert e.series("territory")[0] == 4 * 4.0  # row 1 has four D cells of 4 km²
+    assert w.territory0 == 16.0
+
+
+def test_place_captured_event(engine):
+    w = tiny(["AAAAA", "DDDDD"], [("A", 0, 4, 500), ("D", 1, 0, 500)],
+             homeland=["AAAAA", "AAAAA"], attacker_tempo=1.0)
+    data_places = [("Village", (1, 4))]
+    from worlds import compile_dict, scenario_dict
+
+    d = scenario_dict(["AAAAA", "DDDDD"], [("A", 0, 4, 500), ("D", 1, 0, 500)],
+                      homeland=["AAAAA", "AAAAA"], attacker_tempo=1.0)
+    d["places"] = [{"name": n, "cell": list(c)} for n, c in data_places]
+    w = compile_dict(d)
+    e = Engine(engine, w)
+    e.step(1)
+    assert (0, "place_captured", 0) in e.events()
