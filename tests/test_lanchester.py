@@ -23,11 +23,16 @@ def duel_world():
     """Two facing lines of PAIRS units; each attacker assaults the defender straight ahead
     (orthogonal neighbours come first in the tie order) every day."""
     units = [("A", 0, c, A0) for c in range(PAIRS)] + [("D", 1, c, D0) for c in range(PAIRS)]
-    data = scenario_dict(["A" * PAIRS, "D" * PAIRS], units, days=DAYS,
-                         attacker_kinds={"inf": {"firepower": A_FIRE, "speed_km": 0.0}},
-                         defender_kinds={"inf": {"firepower": D_FIRE, "speed_km": 0.0}},
-                         attacker_tempo=1.0, defender_tempo=0.0,
-                         rules={"breakthrough_ratio": 1e9})
+    data = scenario_dict(
+        ["A" * PAIRS, "D" * PAIRS],
+        units,
+        days=DAYS,
+        attacker_kinds={"inf": {"firepower": A_FIRE, "speed_km": 0.0}},
+        defender_kinds={"inf": {"firepower": D_FIRE, "speed_km": 0.0}},
+        attacker_tempo=1.0,
+        defender_tempo=0.0,
+        rules={"breakthrough_ratio": 1e9},
+    )
     data["deterministic"] = True
     return compile_dict(data)
 

@@ -24,9 +24,19 @@ def engine(request):
 
 # ---- 1. arrivals ---------------------------------------------------------------------------
 def test_reinforcement_appears_on_its_day_and_cell(engine):
-    w = tiny(OWNER, [("A", 0, 0, 500), ("D", 2, 4, 500)], attacker_reinforcements={
-        "late": {"date": "2025-01-03", "men": 400, "unit_strength": 400, "kind": "inf",
-                 "cells": [[0, 3]]}})
+    w = tiny(
+        OWNER,
+        [("A", 0, 0, 500), ("D", 2, 4, 500)],
+        attacker_reinforcements={
+            "late": {
+                "date": "2025-01-03",
+                "men": 400,
+                "unit_strength": 400,
+                "kind": "inf",
+                "cells": [[0, 3]],
+            }
+        },
+    )
     e = Engine(engine, w)
     slot = 1  # attacker initial units come first, then defender's, then reinforcements
     slot = int(np.flatnonzero(np.array(w.group) == "late")[0])
@@ -40,9 +50,19 @@ def test_reinforcement_appears_on_its_day_and_cell(engine):
 
 
 def test_reinforcement_waits_while_entry_cell_is_taken_lower_slot_first(engine):
-    w = tiny(OWNER, [("A", 0, 3, 500), ("D", 2, 4, 500)], attacker_reinforcements={
-        "pair": {"date": "2025-01-01", "men": 800, "unit_strength": 400, "kind": "inf",
-                 "cells": [[0, 2]]}})
+    w = tiny(
+        OWNER,
+        [("A", 0, 3, 500), ("D", 2, 4, 500)],
+        attacker_reinforcements={
+            "pair": {
+                "date": "2025-01-01",
+                "men": 800,
+                "unit_strength": 400,
+                "kind": "inf",
+                "cells": [[0, 2]],
+            }
+        },
+    )
     e = Engine(engine, w)
     first, second = np.flatnonzero(np.array(w.group) == "pair")
     e.step(1)
@@ -54,8 +74,12 @@ def test_reinforcement_waits_while_entry_cell_is_taken_lower_slot_first(engine):
 def sensing_world(intel: float):
     # attacker at (0,0) with sensor 6 km = 3 cells; defenders adjacent (1,1) and far (2,3)
     kinds = {"inf": {"firepower": 0.01, "speed_km": 0, "sensor_km": 6.0}}
-    return tiny(OWNER, [("A", 0, 0, 500), ("D", 1, 1, 500), ("D", 2, 3, 500), ("D", 2, 4, 500)],
-                attacker_kinds=kinds, attacker_intelligence=intel)
+    return tiny(
+        OWNER,
+        [("A", 0, 0, 500), ("D", 1, 1, 500), ("D", 2, 3, 500), ("D", 2, 4, 500)],
+        attacker_kinds=kinds,
+        attacker_intelligence=intel,
+    )
 
 
 def test_intelligence_zero_sees_only_adjacent_enemies(engine):
@@ -88,8 +112,12 @@ def test_cut_off_unit_loses_supply_daily_and_pocket_is_reported(engine):
     # The defender cell (1,2) is surrounded by attacker ground: a pocket.
     owner = ["AAAAA", "AADAA", "AAAAA", "DDDDD"]
     homeland = ["AAAAA", "AAAAA", "AAAAA", "DDDDD"]
-    w = tiny(owner, [("D", 1, 2, 500), ("D", 3, 0, 500), ("A", 0, 0, 500)], homeland=homeland,
-             rules={"supply_decay": 0.1})
+    w = tiny(
+        owner,
+        [("D", 1, 2, 500), ("D", 3, 0, 500), ("A", 0, 0, 500)],
+        homeland=homeland,
+        rules={"supply_decay": 0.1},
+    )
     e = Engine(engine, w)
     e.step(3)
     s = e.state()
@@ -108,8 +136,15 @@ def test_road_supply_and_drone_interdiction(engine):
     roads = ["..#....", "..#....", "..#....", "..#...."]
     units = [("D", 1, 2, 500), ("D", 1, 5, 500), ("A", 0, 6, 500)]
     for drone_km, expect_road in ((0.0, 1.0), (4.0, 0.5)):
-        w = tiny(owner, units, homeland=homeland, roads=roads, attacker_drone_range_km=drone_km,
-                 rules={"offroad_supply": 0.5, "supply_decay": 1.0}, days=2)
+        w = tiny(
+            owner,
+            units,
+            homeland=homeland,
+            roads=roads,
+            attacker_drone_range_km=drone_km,
+            rules={"offroad_supply": 0.5, "supply_decay": 1.0},
+            days=2,
+        )
         e = Engine(engine, w)
         e.phases("arrivals", "sensing", "supply")
         s = e.state()
@@ -120,10 +155,16 @@ def test_road_supply_and_drone_interdiction(engine):
 # ---- 4. fires ------------------------------------------------------------------------------
 def test_fires_hit_only_detected_targets_in_range_shared_equally(engine):
     # Attacker artillery at (0,0), range 6 km = 3 cells; intelligence 1 sees within sensor 6 km.
-    kinds = {"inf": {"firepower": 0.0, "sensor_km": 6.0},
-             "art": {"firepower": 0.0, "sensor_km": 6.0, "fires": 0.01, "fires_km": 6.0}}
-    w = tiny(OWNER, [("A", 0, 0, 1000, "art"), ("D", 2, 2, 500), ("D", 1, 3, 500),
-                     ("D", 2, 4, 500)], attacker_kinds=kinds, attacker_intelligence=1.0)
+    kinds = {
+        "inf": {"firepower": 0.0, "sensor_km": 6.0},
+        "art": {"firepower": 0.0, "sensor_km": 6.0, "fires": 0.01, "fires_km": 6.0},
+    }
+    w = tiny(
+        OWNER,
+        [("A", 0, 0, 1000, "art"), ("D", 2, 2, 500), ("D", 1, 3, 500), ("D", 2, 4, 500)],
+        attacker_kinds=kinds,
+        attacker_intelligence=1.0,
+    )
     e = Engine(engine, w)
     e.phases("arrivals", "sensing", "supply", "fires")
     s = e.state()
@@ -136,8 +177,13 @@ def test_fires_hit_only_detected_targets_in_range_shared_equally(engine):
 def test_terrain_cover_divides_fire_damage(engine):
     kinds = {"art": {"firepower": 0.0, "sensor_km": 6.0, "fires": 0.01, "fires_km": 6.0}}
     terrain = [".....", ".....", "..u.."]
-    w = tiny(OWNER, [("A", 0, 0, 1000, "art"), ("D", 2, 2, 500)], attacker_kinds=kinds,
-             terrain=terrain, rules={"terrain_defence": {"urban": 2.0}})
+    w = tiny(
+        OWNER,
+        [("A", 0, 0, 1000, "art"), ("D", 2, 2, 500)],
+        attacker_kinds=kinds,
+        terrain=terrain,
+        rules={"terrain_defence": {"urban": 2.0}},
+    )
     e = Engine(engine, w)
     e.phases("arrivals", "sensing", "supply", "fires")
     assert e.state()["strength"][1] == pytest.approx(500 - 10 / 2)
@@ -155,8 +201,12 @@ def test_tempo_zero_means_no_assaults(engine):
 
 def test_assault_exchanges_lanchester_fire_and_targets_weakest_cell(engine):
     # Attacker at (0,2) sees D cells (1,1),(1,2),(1,3); the weakest is (1,3), held by 200.
-    w = tiny(OWNER, [("A", 0, 2, 600), ("D", 1, 1, 500), ("D", 1, 2, 400), ("D", 1, 3, 200)],
-             attacker_tempo=1.0, rules={"breakthrough_ratio": 1e9})
+    w = tiny(
+        OWNER,
+        [("A", 0, 2, 600), ("D", 1, 1, 500), ("D", 1, 2, 400), ("D", 1, 3, 200)],
+        attacker_tempo=1.0,
+        rules={"breakthrough_ratio": 1e9},
+    )
     e = Engine(engine, w)
     e.phases("arrivals", "sensing", "supply", "fires", "assault")
     s = e.state()
@@ -168,8 +218,12 @@ def test_assault_exchanges_lanchester_fire_and_targets_weakest_cell(engine):
 
 def test_empty_undefended_cell_is_taken(engine):
     # No defender unit covers (1,4): defence 0 → capture is certain.
-    w = tiny(["AAAAA", "DDDDD"], [("A", 0, 4, 500), ("D", 1, 0, 500)],
-             homeland=["AAAAA", "AAAAA"], attacker_tempo=1.0)
+    w = tiny(
+        ["AAAAA", "DDDDD"],
+        [("A", 0, 4, 500), ("D", 1, 0, 500)],
+        homeland=["AAAAA", "AAAAA"],
+        attacker_tempo=1.0,
+    )
     e = Engine(engine, w)
     e.phases("arrivals", "sensing", "supply", "fires", "assault")
     owner = e.state()["owner"]
@@ -181,8 +235,13 @@ def test_defender_with_no_supplied_neighbour_is_lost_when_its_cell_falls(engine)
     # Defender at (1,1) alone; its only own neighbours are pocketed off from the sources.
     owner = ["AAAA", "ADAA", "AAAA", "DDDD"]
     homeland = ["AAAA", "AAAA", "AAAA", "DDDD"]
-    w = tiny(owner, [("A", 0, 1, 5000), ("D", 1, 1, 100), ("D", 3, 0, 100)], homeland=homeland,
-             attacker_tempo=1.0, rules={"breakthrough_ratio": 0.001})
+    w = tiny(
+        owner,
+        [("A", 0, 1, 5000), ("D", 1, 1, 100), ("D", 3, 0, 100)],
+        homeland=homeland,
+        attacker_tempo=1.0,
+        rules={"breakthrough_ratio": 0.001},
+    )
     e = Engine(engine, w)
     e.step(1)
     s = e.state()
@@ -194,8 +253,13 @@ def test_defender_with_no_supplied_neighbour_is_lost_when_its_cell_falls(engine)
 def test_defender_retreats_to_free_supplied_neighbour(engine):
     owner = ["AAAA", "ADAA", "DDDD"]  # (1,1) is the attacker's only enemy neighbour
     homeland = ["AAAA", "AAAA", "DDDD"]
-    w = tiny(owner, [("A", 0, 1, 5000), ("D", 1, 1, 100)], homeland=homeland,
-             attacker_tempo=1.0, rules={"breakthrough_ratio": 0.001})
+    w = tiny(
+        owner,
+        [("A", 0, 1, 5000), ("D", 1, 1, 100)],
+        homeland=homeland,
+        attacker_tempo=1.0,
+        rules={"breakthrough_ratio": 0.001},
+    )
     e = Engine(engine, w)
     e.phases("arrivals", "sensing", "supply", "fires", "assault")
     s = e.state()
@@ -223,8 +287,12 @@ def test_two_units_wanting_one_cell_lower_slot_wins(engine):
     owner = ["AAA", "AAA", "ADA"]
     kinds = {"inf": {"firepower": 0.0, "speed_km": 2.0}}
     # Both (0,0) and (0,2) are 2 from the D cell; (1,1) is the only cell at distance 1 that…
-    w = tiny(owner, [("A", 0, 1, 500), ("A", 0, 0, 500), ("D", 2, 1, 500)],
-             attacker_kinds=kinds, homeland=["AAA", "AAA", "AAA"])
+    w = tiny(
+        owner,
+        [("A", 0, 1, 500), ("A", 0, 0, 500), ("D", 2, 1, 500)],
+        attacker_kinds=kinds,
+        homeland=["AAA", "AAA", "AAA"],
+    )
     e = Engine(engine, w)
     e.phases("arrivals", "sensing", "supply", "fires", "assault", "movement")
     s = e.state()
@@ -235,8 +303,12 @@ def test_two_units_wanting_one_cell_lower_slot_wins(engine):
 def test_worn_unit_pulls_back(engine):
     owner = ["AAAAA", "AAAAA", "DDDDD"]
     kinds = {"inf": {"firepower": 0.0, "speed_km": 2.0}}
-    w = tiny(owner, [("A", 1, 2, 500), ("D", 2, 2, 500)], attacker_kinds=kinds,
-             rules={"withdraw_cohesion": 0.5})
+    w = tiny(
+        owner,
+        [("A", 1, 2, 500), ("D", 2, 2, 500)],
+        attacker_kinds=kinds,
+        rules={"withdraw_cohesion": 0.5},
+    )
     e = Engine(engine, w)
     if engine == "reference":
         e.m.units[0].cohesion = 0.2
@@ -251,9 +323,18 @@ POCKET = ["AAA", "ADA", "AAA"]  # the attacker at (0,1) has a single enemy neigh
 
 
 def test_cohesion_falls_with_losses_and_assaults(engine):
-    w = tiny(POCKET, [("A", 0, 1, 1000), ("D", 1, 1, 500)], attacker_tempo=1.0,
-             rules={"shock": 2.0, "assault_fatigue": 0.05, "recovery": 0.1,
-                    "breakthrough_ratio": 1e9, "supply_decay": 0.0})
+    w = tiny(
+        POCKET,
+        [("A", 0, 1, 1000), ("D", 1, 1, 500)],
+        attacker_tempo=1.0,
+        rules={
+            "shock": 2.0,
+            "assault_fatigue": 0.05,
+            "recovery": 0.1,
+            "breakthrough_ratio": 1e9,
+            "supply_decay": 0.0,
+        },
+    )
     e = Engine(engine, w)
     e.step(1)
     s = e.state()
@@ -264,8 +345,11 @@ def test_cohesion_falls_with_losses_and_assaults(engine):
 
 
 def test_cohesion_recovers_on_quiet_days_in_proportion_to_supply(engine):
-    w = tiny(["AAAAA", "AAAAA", "AAAAA", "DDDDD"], [("A", 0, 0, 500), ("D", 3, 4, 500)],
-             rules={"recovery": 0.1, "offroad_supply": 0.5, "supply_decay": 0.5})
+    w = tiny(
+        ["AAAAA", "AAAAA", "AAAAA", "DDDDD"],
+        [("A", 0, 0, 500), ("D", 3, 4, 500)],
+        rules={"recovery": 0.1, "offroad_supply": 0.5, "supply_decay": 0.5},
+    )
     e = Engine(engine, w)
     if engine == "reference":
         e.m.units[0].cohesion = 0.5
@@ -277,8 +361,12 @@ def test_cohesion_recovers_on_quiet_days_in_proportion_to_supply(engine):
 
 
 def test_unit_below_minimum_strength_is_removed(engine):
-    w = tiny(POCKET, [("A", 0, 1, 5000), ("D", 1, 1, 120)], attacker_tempo=1.0,
-             rules={"min_strength": 100, "breakthrough_ratio": 1e9})
+    w = tiny(
+        POCKET,
+        [("A", 0, 1, 5000), ("D", 1, 1, 120)],
+        attacker_tempo=1.0,
+        rules={"min_strength": 100, "breakthrough_ratio": 1e9},
+    )
     e = Engine(engine, w)
     e.step(1)
     s = e.state()
@@ -297,15 +385,41 @@ def test_territory_counts_defender_cells_on_the_attacker_side(engine):
 
 
 def test_place_captured_event(engine):
-    w = tiny(["AAAAA", "DDDDD"], [("A", 0, 4, 500), ("D", 1, 0, 500)],
-             homeland=["AAAAA", "AAAAA"], attacker_tempo=1.0)
+    w = tiny(
+        ["AAAAA", "DDDDD"],
+        [("A", 0, 4, 500), ("D", 1, 0, 500)],
+        homeland=["AAAAA", "AAAAA"],
+        attacker_tempo=1.0,
+    )
     data_places = [("Village", (1, 4))]
     from worlds import compile_dict, scenario_dict
 
-    d = scenario_dict(["AAAAA", "DDDDD"], [("A", 0, 4, 500), ("D", 1, 0, 500)],
-                      homeland=["AAAAA", "AAAAA"], attacker_tempo=1.0)
+    d = scenario_dict(
+        ["AAAAA", "DDDDD"],
+        [("A", 0, 4, 500), ("D", 1, 0, 500)],
+        homeland=["AAAAA", "AAAAA"],
+        attacker_tempo=1.0,
+    )
     d["places"] = [{"name": n, "cell": list(c)} for n, c in data_places]
     w = compile_dict(d)
     e = Engine(engine, w)
     e.step(1)
     assert (0, "place_captured", 0) in e.events()
+
+
+def test_first_assailant_advances_into_the_captured_cell(engine):
+    owner = ["AAAA", "ADAA", "DDDD"]
+    homeland = ["AAAA", "AAAA", "DDDD"]
+    w = tiny(
+        owner,
+        [("A", 0, 1, 5000), ("A", 0, 2, 5000), ("D", 1, 1, 100)],
+        homeland=homeland,
+        attacker_tempo=1.0,
+        rules={"breakthrough_ratio": 0.001},
+    )
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires", "assault")
+    s = e.state()
+    assert s["pos"][0] == 1 * 4 + 1  # slot 0 moved in
+    assert s["pos"][1] == 0 * 4 + 2  # slot 1 stayed
+    assert s["pos"][2] == 2 * 4 + 1  # the holder fell back south

@@ -32,9 +32,16 @@ NEUTRAL_RULES = {
 KIND = {"firepower": 0.01, "speed_km": 0.0, "sensor_km": 0.0}
 
 
-def scenario_dict(owner: list[str], units=(), homeland: list[str] | None = None,
-                  roads: list[str] | None = None, terrain: list[str] | None = None,
-                  rules: dict | None = None, days: int = 10, **side_fields: Any) -> dict:
+def scenario_dict(
+    owner: list[str],
+    units=(),
+    homeland: list[str] | None = None,
+    roads: list[str] | None = None,
+    terrain: list[str] | None = None,
+    rules: dict | None = None,
+    days: int = 10,
+    **side_fields: Any,
+) -> dict:
     """A scenario as data. `side_fields` like attacker_tempo=0.5, defender_kinds={...}."""
     h, w = len(owner), len(owner[0])
     layers = {
@@ -46,9 +53,13 @@ def scenario_dict(owner: list[str], units=(), homeland: list[str] | None = None,
         layers["roads"] = "\n".join(roads)
     sides = {}
     for side in ("attacker", "defender"):
-        spec = {"name": side.title(), "tempo": 0.0, "intelligence": 1.0,
-                "kinds": {"inf": dict(KIND), "art": {**KIND, "fires": 0.01, "fires_km": 6.0}},
-                "units": []}
+        spec = {
+            "name": side.title(),
+            "tempo": 0.0,
+            "intelligence": 1.0,
+            "kinds": {"inf": dict(KIND), "art": {**KIND, "fires": 0.01, "fires_km": 6.0}},
+            "units": [],
+        }
         for key, value in side_fields.items():
             if key.startswith(side + "_"):
                 spec[key[len(side) + 1 :]] = copy.deepcopy(value)

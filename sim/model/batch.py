@@ -331,6 +331,9 @@ class Batch:
             granted, np.maximum(0.0, self.cohesion - r.retreat_shock), self.cohesion
         )
         self.remove(ousted & ~granted)
+        taken = go & ~ousted & np.take_along_axis(captured, np.where(go, target, 0), 1)
+        advance = self.resolve(np.where(taken, target, -1))
+        self.pos = np.where(advance, target, self.pos)
 
     def movement(self) -> None:
         w, r = self.w, self.w.rules
@@ -374,7 +377,7 @@ class Batch:
         before = self.strength + self.lost
         lost_share = np.where(before > 0, self.lost / np.where(before > 0, before, 1.0), 0.0)
         assaulted = self.assaulted.astype(np.float64)
-        quiet = ((self.lost == 0) & ~self.assaulted & ~self.contact()).astype(np.float64)
+        quiet = ((self.lost == 0) & ~self.assaulted).astype(np.float64)
         stepped = rules.cohesion_step(self.cohesion, lost_share, assaulted, quiet, self.supply, r)
         self.cohesion = np.where(present, stepped, self.cohesion)
         self.remove(present & (self.strength < r.min_strength))

@@ -292,7 +292,7 @@ class SalientModel(mesa.Model):
         """5. Each unit in contact assaults with probability = its side's tempo, against the
         weakest adjacent enemy cell. Fire is exchanged along each assault (Lanchester square
         law); the cell falls with a chance set by the force ratio; its holder retreats to a
-        free, supplied neighbour or is lost."""
+        free, supplied neighbour or is lost, and the first of its assailants moves in."""
         w, r = self.world, self.world.rules
         units = self.present()
         occ = self.occupied()
@@ -379,6 +379,13 @@ class SalientModel(mesa.Model):
         for slot in sorted(stranded + [s for s in wishes if s not in granted]):
             u = self.units[slot]
             self._remove(u, u.strength)
+        # The first assailant of each captured cell that still holds its own ground advances.
+        ousted = {occ[cell] for cell in captured if cell in occ}
+        for cell in captured:
+            for slot in sorted(target):
+                if target[slot] == cell and slot not in ousted:
+                    self.units[slot].cell = self.cell_at(cell)
+                    break
 
     def movement(self) -> None:
         """6. Out of contact, attackers close on the nearest enemy ground and defenders on the
@@ -436,7 +443,7 @@ class SalientModel(mesa.Model):
             before = u.strength + lost
             lost_share = lost / before if before > 0 else 0.0
             assaulted = 1.0 if u.slot in self.today.assaulted else 0.0
-            quiet = 1.0 if (lost == 0 and not assaulted and not self.in_contact(u)) else 0.0
+            quiet = 1.0 if (lost == 0 and not assaulted) else 0.0
             u.cohesion = float(
                 rules.cohesion_step(u.cohesion, lost_share, assaulted, quiet, u.supply, r)
             )

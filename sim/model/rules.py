@@ -51,7 +51,8 @@ def supply_step(supply, target, recovery: float, decay: float):
 
 def cohesion_step(cohesion, lost_share, assaulted, quiet, supply, r):
     """Cohesion falls with the share of men lost today and with each assault (high tempo
-    wears units out) and recovers on quiet days in proportion to supply."""
+    wears units out) and recovers on quiet days (no assault, no losses) in proportion to
+    supply: a unit holding a calm stretch of front rests too."""
     c = cohesion - r.shock * lost_share - r.assault_fatigue * assaulted
     c = c + r.recovery * supply * quiet
     return np.clip(c, 0.0, 1.0)
