@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from scenarios import assert_same_run, random_scenarios
 
+from scenarios import assert_same_run, random_scenarios
 from sim.model import batch, reference
 from sim.model.world import compile_world
 from sim.scenario.load import Source, load, validate

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
-from scenarios import assert_same_run, random_scenarios
 
+from scenarios import assert_same_run, random_scenarios
 from sim.model import batch
 from sim.model.world import compile_world
 from sim.scenario.load import Source, validate
