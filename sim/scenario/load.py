@@ -114,6 +114,9 @@ def parse_yaml(text: str, src: Source) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start and mark and start.line != mark.line:
+            problem += f" ({context} started on line {start.line + 1})"
         raise ScenarioError(
             src.file, mark.line + 1 if mark else None, "", f"malformed YAML: {problem}"
         ) from None
@@ -224,7 +227,8 @@ def _validation_error(exc: ValidationError, data: Any, src: Source) -> ScenarioE
     return src.error(first, messages[0])
 
 
-def _check_cells(s: Scenario, shape: tuple[int, int], src: Source) -> None:
+def _check_references(s: Scenario, shape: tuple[int, int], src: Source) -> None:
+    """Cells inside the map and kinds that exist: checks that need the whole scenario."""
     height, width = shape
 
     def check(path: FieldPath, cell: tuple[int, int]) -> None:
@@ -235,12 +239,15 @@ def _check_cells(s: Scenario, shape: tuple[int, int], src: Source) -> None:
         check(("places", i, "cell"), p.cell)
     for side in SIDES:
         spec = getattr(s.sides, side)
-        for i, g in enumerate(spec.units):
+        groups = [(("units", i), g) for i, g in enumerate(spec.units)]
+        groups += [(("reinforcements", name), r) for name, r in spec.reinforcements.items()]
+        for where, g in groups:
+            path = ("sides", side, *where)
+            if g.kind not in spec.kinds:
+                known = ", ".join(sorted(spec.kinds))
+                raise src.error((*path, "kind"), f"unknown kind {g.kind!r}; known: {known}")
             for j, c in enumerate(g.cells or []):
-                check(("sides", side, "units", i, "cells", j), c)
-        for name, r in spec.reinforcements.items():
-            for j, c in enumerate(r.cells or []):
-                check(("sides", side, "reinforcements", name, "cells", j), c)
+                check((*path, "cells", j), c)
 
 
 def validate(data: Any, src: Source) -> Loaded:
@@ -255,7 +262,7 @@ def validate(data: Any, src: Source) -> Loaded:
     except maps.MapError as exc:
         where = ("map", "layers", exc.field) if scenario.map.layers else ("map", "generate")
         raise src.error(where, str(exc)) from None
-    _check_cells(scenario, arrays.shape, src)
+    _check_references(scenario, arrays.shape, src)
     return Loaded(scenario, src, arrays)
 
 

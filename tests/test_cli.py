@@ -1,0 +1,220 @@
+"""The `sim` command end to end: results folder contents, the printed table, resume, and bad
+input (one message with file, line and field; exit code 2; results already written intact)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from sim.cli import main
+from sim.model.result import SERIES
+
+ROOT = Path(__file__).parent.parent
+CLASSROOM = ROOT / "scenarios" / "classroom_small.yaml"
+
+
+def sim(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def classroom_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    result = sim("run", str(CLASSROOM), "--replicates", "30", "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    (folder,) = out.iterdir()
+    return out, folder, result.output
+
+
+def test_run_writes_the_results_layout(classroom_run):
+    _, folder, _ = classroom_run
+    assert folder.name.startswith("classroom-small-")
+    for name in ("manifest.json", "design.parquet", "summary.parquet", "report.html"):
+        assert (folder / name).is_file(), name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["scenario"]["replicates"] == 30
+    assert manifest["versions"]["mesa"].startswith("3.3")
+    series = pd.concat(pd.read_parquet(p) for p in (folder / "series").glob("part-*.parquet"))
+    assert sorted(series["replicate"].unique()) == list(range(30))
+    assert set(SERIES) <= set(series.columns)
+    assert len(series) == 30 * 120
+    summary = pd.read_parquet(folder / "summary.parquet")
+    assert (summary["q10"] <= summary["q50"]).all() and (summary["q50"] <= summary["q90"]).all()
+
+
+def test_run_prints_the_key_figures(classroom_run):
+    _, _, output = classroom_run
+    assert "Territory on 2025-03-01" in output
+    assert "P(hold ≥ 100 km² on 2025-03-01)" in output
+    assert "Median day below 20 km²" in output
+
+
+def test_report_is_self_contained_and_escapes_user_text(tmp_path):
+    text = CLASSROOM.read_text().replace(
+        "description: >", 'description: >\n  <script>alert("x")</script>', 1
+    )
+    scenario = tmp_path / "evil.yaml"
+    scenario.write_text(text)
+    result = sim("run", str(scenario), "--replicates", "3", "--out", str(tmp_path / "r"), "--quiet")
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "r").iterdir()
+    html = (folder / "report.html").read_text()
+    assert '<script>alert("x")</script>' not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert 'src="http' not in html  # plotly.js is embedded, nothing is fetched
+    assert "Plotly.newPlot" in html
+
+
+def test_rerun_resumes_and_gives_identical_results(classroom_run, tmp_path):
+    _, folder, _ = classroom_run
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    parts = sorted((copy / "series").glob("part-*.parquet"))
+    parts[-1].unlink()  # as if the run had died before its last block
+    result = sim("run", str(CLASSROOM), "--replicates", "30", "--out", str(tmp_path), "--quiet")
+    assert result.exit_code == 0, result.output
+    for part in sorted((folder / "series").glob("part-*.parquet")):
+        assert pd.read_parquet(part).equals(pd.read_parquet(copy / "series" / part.name))
+
+
+def test_engines_give_the_same_results_folder_contents(tmp_path):
+    frames = []
+    for engine in ("batch", "reference"):
+        out = tmp_path / engine
+        result = sim(
+            "run",
+            str(CLASSROOM),
+            "--replicates",
+            "4",
+            "--out",
+            str(out),
+            "--engine",
+            engine,
+            "--quiet",
+            "--set",
+            "days=40",
+        )
+        assert result.exit_code == 0, result.output
+        (folder,) = out.iterdir()
+        frames.append(pd.read_parquet(folder / "summary.parquet"))
+    pd.testing.assert_frame_equal(frames[0], frames[1], rtol=1e-12)
+
+
+def bad_variant(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
+    text = CLASSROOM.read_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    line = text[: text.index(new)].count("\n") + 1
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    return path, line
+
+
+@pytest.mark.parametrize(
+    "old,new,field,expected",
+    [
+        ("days: 120", "days: -120", "days", "greater than or equal to 1"),
+        ("    tempo: 0.15 ", "    tempoo: 0.15 ", "sides.attacker.tempoo", "unknown field"),
+        (
+            "strength: 500, count: 20",
+            "strength: -500, count: 20",
+            "sides.attacker.units.0.strength",
+            "greater than 0",
+        ),
+        ("border_km: 40 ", "border_km: 1000000 ", "map.generate.border_km", "less than or equal"),
+        ("name: classroom-small", "name: ../../etc", "name", "should match pattern"),
+        (
+            "kind: infantry, strength: 500, count: 20",
+            "kind: cavalry, strength: 500, count: 20",
+            "sides.attacker.units.0.kind",
+            "unknown kind 'cavalry'",
+        ),
+        ("start: 2025-01-01", "start: [2025", None, "started on line"),
+    ],
+)
+def test_bad_input_is_one_clear_message_and_exit_2(tmp_path, old, new, field, expected):
+    path, line = bad_variant(tmp_path, old, new)
+    for command in ("validate", "run"):
+        result = CliRunner().invoke(
+            main,
+            [command, str(path), "--out", str(tmp_path / "r")]
+            if command == "run"
+            else [command, str(path)],
+        )
+        assert result.exit_code == 2, result.output
+        message = result.output.strip()
+        assert message.count("\n") == 0, message
+        shown = line + 1 if expected == "started on line" else line  # YAML sees it a line on
+        assert message.startswith(f"error: {path}:{shown}:"), message
+        if field:
+            assert f": {field}:" in message
+        assert expected in message
+        assert "Traceback" not in message
+    assert not (tmp_path / "r").exists()  # nothing was written
+
+
+def test_huge_ascii_grid_is_refused(tmp_path):
+    from worlds import scenario_dict
+
+    data = scenario_dict(["A" * 1000] * 25 + ["D" * 1000] * 25)
+    path = tmp_path / "huge.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = sim("validate", str(path))
+    assert result.exit_code == 2
+    assert "map.layers.terrain" in result.output and "more than 40000" in result.output
+
+
+def test_set_override_errors_name_the_command_line(tmp_path):
+    result = sim("validate", str(CLASSROOM), "--set", "sides.attacker.tempo=2")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --set sides.attacker.tempo=2")
+    result = sim("validate", str(CLASSROOM), "--set", "sides.attacker.tempo=0.4")
+    assert result.exit_code == 0, result.output
+
+
+def test_bad_input_never_damages_results_already_written(classroom_run, tmp_path):
+    out, folder, _ = classroom_run
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    path, _ = bad_variant(tmp_path, "days: 120", "days: 0")
+    result = sim("run", str(path), "--replicates", "30", "--out", str(out))
+    assert result.exit_code == 2
+    result = sim(
+        "run",
+        str(CLASSROOM),
+        "--replicates",
+        "30",
+        "--out",
+        str(out),
+        "--set",
+        "sides.attacker.tempo=oops",
+    )
+    assert result.exit_code == 2
+    after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_missing_file_and_schema_command():
+    result = sim("validate", "no/such/file.yaml")
+    assert result.exit_code == 2 and "no such file" in result.output
+    schema = json.loads(sim("schema").output)
+    tempo = schema["$defs"]["Side"]["properties"]["tempo"]
+    assert "Offensive tempo" in tempo["description"]
+
+
+def test_console_script_runs_as_a_process(tmp_path):
+    exe = Path(sys.executable).with_name("sim")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nbogus: 1\n")
+    proc = subprocess.run([str(exe), "validate", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: {bad}:")
+    assert "Traceback" not in proc.stderr
