@@ -123,7 +123,7 @@ def bad_variant(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
     "old,new,field,expected",
     [
         ("days: 120", "days: -120", "days", "greater than or equal to 1"),
-        ("    tempo: 0.15 ", "    tempoo: 0.15 ", "sides.attacker.tempoo", "unknown field"),
+        ("    tempo: 0.3 ", "    tempoo: 0.3 ", "sides.attacker.tempoo", "unknown field"),
         (
             "strength: 500, count: 20",
             "strength: -500, count: 20",

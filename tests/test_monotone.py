@@ -28,7 +28,7 @@ def test_higher_attacker_tempo_leaves_less_territory(low, high):
 
 def test_earlier_reinforcements_leave_less_territory():
     path = "sides.attacker.reinforcements.second_echelon.date"
-    assert held(f"{path}=2025-01-10") < held(f"{path}=2025-03-01") - 3
+    assert held(f"{path}=2025-01-05") < held(f"{path}=2025-03-15") - 3
 
 
 def test_larger_reinforcements_leave_less_territory():

@@ -423,3 +423,21 @@ def test_first_assailant_advances_into_the_captured_cell(engine):
     assert s["pos"][0] == 1 * 4 + 1  # slot 0 moved in
     assert s["pos"][1] == 0 * 4 + 2  # slot 1 stayed
     assert s["pos"][2] == 2 * 4 + 1  # the holder fell back south
+
+
+def test_retreat_loser_tries_its_next_neighbour(engine):
+    # Holders of (1,0) and (1,2) fall at once; (2,0) and (2,2) are occupied, so both want
+    # (2,1). The lower slot gets it; the other falls back to its next choice, (2,3).
+    owner = ["AAAA", "DADA", "DDDD"]
+    homeland = ["AAAA", "AAAA", "DDDD"]
+    units = [("A", 0, 0, 5000), ("A", 0, 2, 5000), ("D", 1, 0, 100), ("D", 1, 2, 100),
+             ("D", 2, 0, 100), ("D", 2, 2, 100)]
+    w = tiny(owner, units, homeland=homeland, attacker_tempo=1.0,
+             rules={"breakthrough_ratio": 0.001})
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires", "assault")
+    s = e.state()
+    assert s["owner"][1, 0] == 0 and s["owner"][1, 2] == 0
+    assert s["alive"][2] and s["alive"][3]
+    assert s["pos"][2] == 2 * 4 + 1
+    assert s["pos"][3] == 2 * 4 + 3

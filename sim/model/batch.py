@@ -49,6 +49,7 @@ class Batch:
         self.h, self.wd = w.shape
         self.cells = self.h * self.wd
         self.nbr = neighbour_table(w.shape)
+        self.objective = w.objective.reshape(2, -1)
         self.rows = np.arange(r)[:, None]
         self.slots = np.arange(u)
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
@@ -124,10 +125,16 @@ class Batch:
             ours, self.gather(per_side[0], cells, 0), self.gather(per_side[1], cells, 0)
         )
 
+    def takeable(self, nb: np.ndarray) -> np.ndarray:
+        """(R, U, 8): neighbour cells held by the enemy that the unit's side may assault."""
+        side = self.w.side[None, :, None]
+        owner = self.gather(self.owner, nb, -1)
+        cell = np.where(nb >= 0, nb, 0)
+        allowed = np.where(side == ATTACKER, self.objective[0][cell], self.objective[1][cell])
+        return (owner >= 0) & (owner != side) & allowed
+
     def contact(self) -> np.ndarray:
-        nb = self.neighbour_cells()
-        enemy = self.gather(self.owner, nb, -1)
-        return self.present & ((enemy >= 0) & (enemy != self.w.side[None, :, None])).any(-1)
+        return self.present & self.takeable(self.neighbour_cells()).any(-1)
 
     def log(self, kind: str, which: np.ndarray) -> None:
         rr, idx = np.nonzero(which)
@@ -213,7 +220,7 @@ class Batch:
         self.fed = np.zeros((2, len(self.reps), self.cells), bool)
         for s in (ATTACKER, DEFENDER):
             own = self.grid(self.owner == s)
-            fed = fields.reach(own, w.source[s])
+            fed = fields.reach(own, w.source[s], True)
             drones = fields.dilate(~own, int(w.drone_range[1 - s, self.day]))
             roads = w.road & own & ~drones
             near_road = fields.dilate(fields.reach(roads, w.source[s] & w.road, True), 1)
@@ -270,12 +277,11 @@ class Batch:
             held[s, rr, self.pos[rr, uu]] = (self.strength * eff * w.defence)[rr, uu]
         defence = np.where(
             self.grid(self.owner) == ATTACKER,
-            rules.defence_field(self.grid(held[0]), w.cover, warn[0], r.support),
-            rules.defence_field(self.grid(held[1]), w.cover, warn[1], r.support),
+            rules.defence_field(self.grid(held[0]), w.cover, warn[0], r.support, r.ground_defence),
+            rules.defence_field(self.grid(held[1]), w.cover, warn[1], r.support, r.ground_defence),
         ).reshape(R, -1)
         nb = self.neighbour_cells()
-        nb_owner = self.gather(self.owner, nb, -1)
-        enemy = (nb_owner >= 0) & (nb_owner != side[..., None])
+        enemy = self.takeable(nb)
         contact = present & enemy.any(-1)
         go = (
             contact
@@ -299,6 +305,9 @@ class Batch:
         cover = w.cover.ravel()[np.where(present, self.pos, 0)]
         total = incoming / (cover * warn[w.side][None, :])
         back = np.take_along_axis(share, np.where(out_edge, victim, 0), 1)
+        back = rules.return_fire(
+            back, w.cover.ravel()[np.where(out_edge, target, 0)], warn[1 - w.side][None, :]
+        )
         total = np.where(out_edge, total + back, total)
         # Capture chances from the pre-combat snapshot.
         rr, ii = np.nonzero(go)
@@ -321,16 +330,25 @@ class Batch:
         )
         nb_owner = self.gather(self.owner, nb, -1)
         ok = (nb_owner == side[..., None]) & (self.gather(occ, nb, 0) == -1) & fed.astype(bool)
-        first = ok.argmax(-1)
-        wish = np.where(
-            ousted & ok.any(-1), np.take_along_axis(nb, first[..., None], -1)[..., 0], -1
-        )
-        granted = self.resolve(wish)
-        self.pos = np.where(granted, wish, self.pos)
+        taken = np.zeros((R, self.cells), bool)
+        pending, moved = ousted.copy(), np.zeros_like(ousted)
+        for _ in fields.NEIGHBOURS:  # a loser tries its next neighbour in the next round
+            free = ok & ~self.gather(taken, nb, True)
+            wish = np.where(
+                pending & free.any(-1),
+                np.take_along_axis(nb, free.argmax(-1)[..., None], -1)[..., 0],
+                -1,
+            )
+            granted = self.resolve(wish)
+            self.pos = np.where(granted, wish, self.pos)
+            rr, uu = np.nonzero(granted)
+            taken[rr, wish[rr, uu]] = True
+            moved |= granted
+            pending &= ~granted & free.any(-1)
         self.cohesion = np.where(
-            granted, np.maximum(0.0, self.cohesion - r.retreat_shock), self.cohesion
+            moved, np.maximum(0.0, self.cohesion - r.retreat_shock), self.cohesion
         )
-        self.remove(ousted & ~granted)
+        self.remove(ousted & ~moved)
         taken = go & ~ousted & np.take_along_axis(captured, np.where(go, target, 0), 1)
         advance = self.resolve(np.where(taken, target, -1))
         self.pos = np.where(advance, target, self.pos)
@@ -341,13 +359,14 @@ class Batch:
         cap = self.h + self.wd
         own = [self.grid(self.owner == s) for s in (ATTACKER, DEFENDER)]
         to_enemy = np.stack([fields.distance(~own[s], cap).reshape(R, -1) for s in (0, 1)])
+        to_take = [fields.distance(~own[s] & w.objective[s], cap).reshape(R, -1) for s in (0, 1)]
         known = self.unit_mask(self.detected & (w.side == ATTACKER)[None, :])
         threat = fields.dilate(self.grid(known), 1) & own[DEFENDER]
         any_threat = threat.any(axis=(1, 2))
         goal_def = np.where(
-            any_threat[:, None], fields.distance(threat, cap).reshape(R, -1), to_enemy[DEFENDER]
+            any_threat[:, None], fields.distance(threat, cap).reshape(R, -1), to_take[DEFENDER]
         )
-        goal = np.stack([to_enemy[ATTACKER], goal_def])
+        goal = np.stack([to_take[ATTACKER], goal_def])
         side = w.side[None, :]
         worn = self.cohesion < r.withdraw_cohesion
         for k in range(1, int(w.speed.max(initial=0)) + 1):

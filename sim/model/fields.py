@@ -33,13 +33,16 @@ def _pad(x: np.ndarray, r: int, value=0) -> np.ndarray:
 def shifted(x: np.ndarray, dy: int, dx: int, fill=0) -> np.ndarray:
     """out[..., i, j] = x[..., i + dy, j + dx], `fill` outside the map."""
     h, w = x.shape[-2:]
-    p = _pad(x, 1, fill)
-    return p[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+    k = max(abs(dy), abs(dx), 1)
+    p = _pad(x, k, fill)
+    return p[..., k + dy : k + dy + h, k + dx : k + dx + w]
 
 
 def moore_sum(x: np.ndarray) -> np.ndarray:
     """Sum over each cell's 3×3 neighbourhood (itself included), zero outside the map.
     The fixed order of additions makes the result identical for any stack of maps."""
+    if x.dtype == bool:
+        x = x.astype(np.int64)  # a count, not a logical OR
     h, w = x.shape[-2:]
     p = _pad(x, 1)
     out = p[..., 0:h, 0:w].copy()

@@ -114,8 +114,12 @@ class SalientModel(mesa.Model):
     def owner_at(self, flat: int) -> int:
         return int(self.owner.flat[flat])
 
+    def takeable(self, side: int, flat: int) -> bool:
+        """Enemy-held ground this side may assault (its objective: anywhere or its homeland)."""
+        return self.owner_at(flat) != side and bool(self.world.objective[side].flat[flat])
+
     def in_contact(self, u: Unit) -> bool:
-        return any(self.owner_at(n) != u.side for n in self.neighbours(u.flat))
+        return any(self.takeable(u.side, n) for n in self.neighbours(u.flat))
 
     def occupied(self) -> dict[int, int]:
         return {u.flat: u.slot for u in self.units.values()}
@@ -236,7 +240,7 @@ class SalientModel(mesa.Model):
         fed = np.zeros((2, *w.shape), bool)
         for side in (ATTACKER, DEFENDER):
             own = self.owner == side
-            fed[side] = fields.reach(own, w.source[side])
+            fed[side] = fields.reach(own, w.source[side], True)
             drones = fields.dilate(self.owner != side, int(w.drone_range[1 - side, self.day]))
             roads = w.road & own & ~drones
             near_road = fields.dilate(fields.reach(roads, w.source[side] & w.road, True), 1)
@@ -302,8 +306,8 @@ class SalientModel(mesa.Model):
             held[u.side].flat[u.flat] = u.strength * u.eff * float(w.defence[u.slot])
         defence = np.where(
             self.owner == ATTACKER,
-            rules.defence_field(held[0], w.cover, warn[0], r.support),
-            rules.defence_field(held[1], w.cover, warn[1], r.support),
+            rules.defence_field(held[0], w.cover, warn[0], r.support, r.ground_defence),
+            rules.defence_field(held[1], w.cover, warn[1], r.support, r.ground_defence),
         )
         # Decisions from the snapshot.
         target: dict[int, int] = {}
@@ -314,7 +318,7 @@ class SalientModel(mesa.Model):
                 continue
             best = None
             for n in self.neighbours(u.flat):
-                if self.owner_at(n) != u.side and (
+                if self.takeable(u.side, n) and (
                     best is None or defence.flat[n] < defence.flat[best]
                 ):
                     best = n
@@ -338,7 +342,10 @@ class SalientModel(mesa.Model):
                 incoming += share[i]
             total = incoming / (float(w.cover.flat[u.flat]) * warn[u.side])
             if u.slot in target and target[u.slot] in occ:
-                total = total + share[occ[target[u.slot]]]
+                j = occ[target[u.slot]]
+                total = total + rules.return_fire(
+                    share[j], float(w.cover.flat[target[u.slot]]), warn[1 - u.side]
+                )
             if engagements[u.slot]:
                 loss[u.slot] = total
         # Capture chances from the pre-combat snapshot.
@@ -359,28 +366,35 @@ class SalientModel(mesa.Model):
         fed = self.today.fed
         for cell in captured:
             self.owner.flat[cell] = 1 - self.owner.flat[cell]
-        # Holders of captured cells fall back.
-        wishes, stranded = {}, []
-        for cell in captured:
-            if cell not in occ:
-                continue
-            u = self.units[occ[cell]]
-            for n in self.neighbours(cell):
-                if self.owner_at(n) == u.side and n not in occ and fed[u.side].flat[n]:
-                    wishes[u.slot] = n
-                    break
-            else:
-                stranded.append(u.slot)
-        granted = self._resolve(wishes)
-        for slot, cell in granted.items():
-            u = self.units[slot]
-            u.cell = self.cell_at(cell)
-            u.cohesion = max(0.0, u.cohesion - r.retreat_shock)
-        for slot in sorted(stranded + [s for s in wishes if s not in granted]):
+        # Holders of captured cells fall back to their first free, held, supplied neighbour;
+        # a unit that loses a cell to a lower slot tries its next one in the next round.
+        pending = sorted(occ[cell] for cell in captured if cell in occ)
+        ousted = set(pending)
+        taken: set[int] = set()
+        for _ in fields.NEIGHBOURS:
+            wishes = {}
+            for slot in pending:
+                u = self.units[slot]
+                for n in self.neighbours(u.flat):
+                    if (
+                        self.owner_at(n) == u.side
+                        and n not in occ
+                        and n not in taken
+                        and fed[u.side].flat[n]
+                    ):
+                        wishes[slot] = n
+                        break
+            granted = self._resolve(wishes)
+            for slot, cell in granted.items():
+                u = self.units[slot]
+                u.cell = self.cell_at(cell)
+                u.cohesion = max(0.0, u.cohesion - r.retreat_shock)
+                taken.add(cell)
+            pending = [s for s in wishes if s not in granted]
+        for slot in sorted(s for s in ousted if self.units[s].flat in captured):
             u = self.units[slot]
             self._remove(u, u.strength)
         # The first assailant of each captured cell that still holds its own ground advances.
-        ousted = {occ[cell] for cell in captured if cell in occ}
         for cell in captured:
             for slot in sorted(target):
                 if target[slot] == cell and slot not in ousted:
@@ -388,20 +402,21 @@ class SalientModel(mesa.Model):
                     break
 
     def movement(self) -> None:
-        """6. Out of contact, attackers close on the nearest enemy ground and defenders on the
+        """6. Out of contact, attackers close on the nearest ground they may take, defenders on the
         most threatened cells they know of; worn units pull back. One cell per sub-step, up to
         each unit's speed; only into free cells their side holds."""
         w, r = self.world, self.world.rules
         cap = self.height + self.width
         to_enemy = [fields.distance(self.owner != s, cap) for s in (0, 1)]
+        to_take = [fields.distance((self.owner != s) & w.objective[s], cap) for s in (0, 1)]
         known = np.zeros(w.shape, bool)
         for u in self.present():
             if u.side == ATTACKER and u.slot in self.today.detected:
                 known.flat[u.flat] = True
         threat = fields.dilate(known, 1) & (self.owner == DEFENDER)
         goal = [
-            to_enemy[ATTACKER],
-            fields.distance(threat, cap) if threat.any() else to_enemy[DEFENDER],
+            to_take[ATTACKER],
+            fields.distance(threat, cap) if threat.any() else to_take[DEFENDER],
         ]
         for k in range(1, int(w.speed.max(initial=0)) + 1):
             occ = self.occupied()

@@ -18,6 +18,12 @@ def effectiveness(cohesion, supply):
     return (0.5 + 0.5 * cohesion) * (0.5 + 0.5 * supply)
 
 
+def return_fire(share, cover, warn):
+    """Fire a defending unit returns along one assault: its share, scaled like its protection
+    by the cover of its cell and its warning, since attackers cross its prepared fields of fire."""
+    return share * (cover * warn)
+
+
 def warning(bonus: float, intelligence):
     """Multiplier of a side's defence: a defender that sees the blow coming fights better."""
     return 1.0 + bonus * intelligence
@@ -29,10 +35,11 @@ def fires_output(fires, strength, eff, intelligence):
     return fires * strength * eff * (0.5 + 0.5 * intelligence)
 
 
-def defence_field(held, cover, warn, support: float):
-    """Defence of each cell from the defence power `held` of the unit on it plus `support` of
-    each neighbouring friendly unit's, scaled by terrain cover and warning."""
-    return cover * warn * (held + support * (moore_sum(held) - held))
+def defence_field(held, cover, warn, support: float, ground: float):
+    """Defence of each cell: `ground` (mines, drones, outposts: no held cell is free to walk
+    into) plus the defence power `held` of the unit on it plus `support` of each neighbouring
+    friendly unit's, all scaled by terrain cover and warning."""
+    return cover * warn * (ground + held + support * (moore_sum(held) - held))
 
 
 def capture_probability(attack, defence, ratio: float):

@@ -36,6 +36,7 @@ class World:
     homeland: np.ndarray
     road: np.ndarray
     source: np.ndarray  # (2, H, W): each side's supply sources (own homeland on the map edge)
+    objective: np.ndarray  # (2, H, W): cells each side may assault or advance into
     places: tuple[str, ...]
     place_cell: np.ndarray  # (P,) flat cell index
     place_value: np.ndarray
@@ -96,8 +97,9 @@ def schedule(value: Schedule, start: dt.date, days: int) -> np.ndarray:
     return out
 
 
-def _cells(km: float, cell_km: float) -> int:
-    return round(km / cell_km)
+def km_to_cells(km, cell_km: float):
+    """Distances in km to whole cells, halves rounded up (5 km at 2 km cells is 3 cells)."""
+    return np.floor(np.asarray(km) / cell_km + 0.5).astype(np.int64)
 
 
 def zone_cells(m: MapArrays, side: int, zone: str) -> list[int]:
@@ -171,6 +173,11 @@ def compile_world(loaded: Loaded) -> World:
             path = ("sides", side_name, "reinforcements", name)
             if rf.cells is not None:
                 entry = [c[0] * w + c[1] for c in rf.cells]
+                for j, c in enumerate(entry):
+                    if m.owner.ravel()[c] != side_index:
+                        raise FieldError(
+                            (*path, "cells", j), f"entry cell is not held by the {side_name}"
+                        )
             else:
                 entry = zone_cells(m, side_index, rf.zone or "edge")
                 if not entry:
@@ -187,7 +194,7 @@ def compile_world(loaded: Loaded) -> World:
         values = []
         for side_index, name in kinds:
             k = getattr(getattr(s.sides, SIDES[side_index]).kinds[name], attr)
-            values.append(_cells(k, s.map.cell_km) if as_cells else k)
+            values.append(int(km_to_cells(k, s.map.cell_km)) if as_cells else k)
         table = np.array(values, np.int64 if as_cells else np.float64)
         return table[kind] if len(kind) else table[:0]
 
@@ -214,6 +221,12 @@ def compile_world(loaded: Loaded) -> World:
         homeland=m.homeland,
         road=m.road,
         source=np.stack([edge & (m.homeland == i) for i in (0, 1)]),
+        objective=np.stack(
+            [
+                (m.homeland == i) | (getattr(s.sides, n).advance == "anywhere")
+                for i, n in enumerate(SIDES)
+            ]
+        ),
         places=tuple(p[0] for p in places),
         place_cell=np.array([p[1][0] * w + p[1][1] for p in places], np.int64),
         place_value=np.array([p[2] for p in places], np.float64),
@@ -233,6 +246,6 @@ def compile_world(loaded: Loaded) -> World:
         fires_range=coefficient("fires_km", as_cells=True),
         tempo=per_side("tempo"),
         intelligence=per_side("intelligence"),
-        drone_range=np.rint(per_side("drone_range_km") / s.map.cell_km).astype(np.int64),
+        drone_range=km_to_cells(per_side("drone_range_km"), s.map.cell_km),
         replacements=per_side("replacements"),
     )

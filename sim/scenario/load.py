@@ -7,6 +7,7 @@ data before validation and reported as coming from the command line.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from sim.scenario.schema import SIDES, Scenario
 MAX_BYTES = 10_000_000
 LAYER_NAMES = ("terrain", "owner", "homeland", "roads")
 FieldPath = tuple[str | int, ...]
-_TYPE_TAGS = {"float", "int", "str", "bool", "date", "list", "dict", "list[Step]"}
+_TYPE_TAGS = {"float", "int", "str", "bool", "list[Step]"}  # pydantic's union branch names
 
 
 class ScenarioError(Exception):
@@ -49,10 +50,10 @@ class Source:
     overrides: dict[FieldPath, str] = field(default_factory=dict)
 
     def locate(self, path: FieldPath) -> tuple[str, int | None, str]:
+        for opath, text in self.overrides.items():
+            if opath == path[: len(opath)]:  # the error lies in what the override set
+                return f"--set {text}", None, _dotted(path)
         for prefix in (path[:i] for i in range(len(path), -1, -1)):
-            for opath, text in self.overrides.items():
-                if prefix == opath[: len(prefix)] and prefix:
-                    return f"--set {text}", None, _dotted(path)
             if prefix in self.lines:
                 return self.file, self.lines[prefix], _dotted(path)
         return self.file, None, _dotted(path)
@@ -79,49 +80,77 @@ def _dotted(path: FieldPath) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: FieldPath, src: Source) -> Any:
-    """Build Python data from a node, recording each value's line and refusing duplicate keys."""
-    src.lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+MAX_VALUES = 200_000  # values after expanding aliases: a "billion laughs" file stops here
+MAX_DEPTH = 64
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_KEY_TYPES = (str, int, float, bool, dt.date)
+
+
+class _Builder:
+    """Builds Python data from YAML nodes, recording each value's line; refuses duplicate or
+    non-scalar keys, tags on collections, and files that nest or expand beyond reason."""
+
+    def __init__(self, loader: yaml.SafeLoader, src: Source) -> None:
+        self.loader, self.src, self.count = loader, src, 0
+
+    def fail(self, node: yaml.Node, path: FieldPath, message: str) -> ScenarioError:
+        return ScenarioError(self.src.file, node.start_mark.line + 1, _dotted(path), message)
+
+    def scalar(self, node: yaml.Node, path: FieldPath) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc) or type(exc).__name__
+            raise self.fail(node, path, f"cannot read this value: {problem}") from None
+
+    def build(self, node: yaml.Node, path: FieldPath) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES or len(path) > MAX_DEPTH:
+            raise self.fail(node, path, "the file nests or repeats (aliases) beyond reason")
+        self.src.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if node.tag not in _PLAIN_TAGS:
+            raise self.fail(node, path, f"unsupported tag {node.tag}")
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(n, (*path, i)) for i, n in enumerate(node.value)]
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if isinstance(key, list | dict):
-                raise ScenarioError(
-                    src.file,
-                    key_node.start_mark.line + 1,
-                    _dotted(path),
-                    "a key must be a plain name",
-                )
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, path, "a key must be a plain name")
+            key = self.scalar(key_node, path)
+            if not isinstance(key, _KEY_TYPES):
+                raise self.fail(key_node, path, "a key must be a plain name")
             if key in out:
-                raise ScenarioError(
-                    src.file, key_node.start_mark.line + 1, _dotted((*path, key)), "duplicate key"
-                )
-            out[key] = _construct(loader, value_node, (*path, key), src)
+                raise self.fail(key_node, (*path, key), "duplicate key")
+            out[key] = self.build(value_node, (*path, key))
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, n, (*path, i), src) for i, n in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
 
 
 def parse_yaml(text: str, src: Source) -> Any:
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise ScenarioError(src.file, 1, "", "the file is empty")
-        return _construct(loader, node, (), src)
+        return _Builder(loader, src).build(node, ())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
         context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and start and mark and start.line != mark.line:
             problem += f" ({context} started on line {start.line + 1})"
-        raise ScenarioError(
-            src.file, mark.line + 1 if mark else None, "", f"malformed YAML: {problem}"
-        ) from None
+        line = mark.line + 1 if mark else None
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+            line = text[: exc.position].count("\n") + 1
+            problem = f"character {exc.character!r} is not allowed in YAML"
+        raise ScenarioError(src.file, line, "", f"malformed YAML: {problem}") from None
+    except RecursionError:
+        raise ScenarioError(src.file, None, "", "the file nests beyond reason") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -141,7 +170,8 @@ def _read_text(path: Path, shown: str) -> str:
 
 def _layer_files(data: Any, base: Path, src: Source) -> None:
     """Replace `{file: name}` layers by the text of a file beside the scenario."""
-    layers = data.get("map", {}).get("layers") if isinstance(data, dict) else None
+    spec = data.get("map") if isinstance(data, dict) else None
+    layers = spec.get("layers") if isinstance(spec, dict) else None
     if not isinstance(layers, dict):
         return
     for name in LAYER_NAMES:
@@ -157,7 +187,10 @@ def _layer_files(data: Any, base: Path, src: Source) -> None:
             or base.resolve() not in target.parents
         ):
             raise src.error(path, f"{rel!r} must name a file beside the scenario (no '..')")
-        layers[name] = _read_text(target, rel)
+        try:
+            layers[name] = _read_text(target, rel)
+        except ScenarioError as exc:
+            raise src.error(path, f"{rel}: {exc.message}") from None
 
 
 def parse_override(text: str) -> tuple[FieldPath, Any]:
@@ -175,14 +208,19 @@ def parse_override(text: str) -> tuple[FieldPath, Any]:
     return parts, value
 
 
-def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> None:
+def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> FieldPath:
+    """Set one value; returns the shallowest path the override created or replaced, so that
+    errors inside it are blamed on the command line rather than on the file."""
     node: Any = data
+    created: FieldPath = path
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list) and isinstance(part, int):
             if part >= len(node):
                 raise ScenarioError(f"--set {text}", None, _dotted(path[: i + 1]), "no such item")
             node = node[part]
         elif isinstance(node, dict):
+            if part not in node and len(created) > i + 1:
+                created = path[: i + 1]
             node = node.setdefault(part, {})
         else:
             raise ScenarioError(f"--set {text}", None, _dotted(path[: i + 1]), "not a section")
@@ -191,6 +229,7 @@ def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> None:
         node[last] = value
     else:
         raise ScenarioError(f"--set {text}", None, _dotted(path), "no such field")
+    return created
 
 
 def _message(err: dict) -> str:
@@ -219,7 +258,7 @@ def _validation_error(exc: ValidationError, data: Any, src: Source) -> ScenarioE
         return tuple(out)
 
     errors = exc.errors(include_url=False)
-    first = data_path(errors[0]["loc"])
+    first = max((data_path(e["loc"]) for e in errors), key=len)  # the most specific field
     same = [e for e in errors if data_path(e["loc"]) == first]
     messages = list(dict.fromkeys(_message(e) for e in same))
     if len(messages) > 1:
@@ -275,8 +314,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Loade
         _layer_files(data, path.parent, src)
         for text in overrides:
             fpath, value = parse_override(text)
-            apply_override(data, fpath, value, text)
-            src.overrides[fpath] = text
+            src.overrides[apply_override(data, fpath, value, text)] = text
     return validate(data, src)
 
 

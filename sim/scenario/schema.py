@@ -11,11 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 MAX_CELLS = 40_000  # 200 × 200: beyond this a battalion-scale grid is a typo, not a scenario
 TERRAINS = ("open", "forest", "urban", "marsh")
 SIDES = ("attacker", "defender")
+SCHEDULE_RANGES = {
+    "tempo": (0.0, 1.0),
+    "intelligence": (0.0, 1.0),
+    "drone_range_km": (0.0, 200.0),
+    "replacements": (0.0, 100_000.0),
+}
 
 Cell = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -48,7 +54,7 @@ def _check_schedule(value: Schedule, low: float, high: float, what: str) -> Sche
             raise ValueError(f"{what}: schedule steps must have increasing dates")
     for v in values:
         if not low <= v <= high:
-            raise ValueError(f"{what} must be between {low} and {high}, got {v}")
+            raise ValueError(f"{what} must be between {low:g} and {high:g}, got {v:g}")
     return value
 
 
@@ -184,19 +190,23 @@ class Side(Strict):
         0.0, description="Roads within this range of enemy-held ground are interdicted (km)."
     )
     replacements: Schedule = Field(0.0, description="Replacements sent to the line (men/day).")
+    advance: Literal["anywhere", "homeland"] = Field(
+        "anywhere",
+        description="Where it may assault and advance: anywhere, or only into its own homeland "
+        "(retaking ground, not invading).",
+    )
     kinds: dict[str, Kind] = Field(description="Unit kinds of this side by name.")
     units: list[UnitGroup] = Field(default_factory=list, description="Units at the start.")
     reinforcements: dict[str, Reinforcement] = Field(
         default_factory=dict, description="Scheduled arrivals by name."
     )
 
-    @model_validator(mode="after")
-    def _checks(self) -> Side:
-        _check_schedule(self.tempo, 0, 1, "tempo")
-        _check_schedule(self.intelligence, 0, 1, "intelligence")
-        _check_schedule(self.drone_range_km, 0, 200, "drone_range_km")
-        _check_schedule(self.replacements, 0, 100_000, "replacements")
-        return self  # unit kinds are checked by the loader, which can name the exact field
+    @field_validator("tempo", "intelligence", "drone_range_km", "replacements")
+    @classmethod
+    def _schedule_range(cls, value: Schedule, info: ValidationInfo) -> Schedule:
+        low, high = SCHEDULE_RANGES[info.field_name]
+        return _check_schedule(value, low, high, info.field_name)
+        # unit kinds are checked by the loader, which can name the exact field
 
 
 class Sides(Strict):
@@ -215,6 +225,12 @@ class Rules(Strict):
         3.0, gt=0, le=1e9, description="Force ratio at which a capture is an even chance."
     )
     support: Fraction = Field(0.25, description="Share of a unit's defence covering neighbours.")
+    ground_defence: float = Field(
+        100.0,
+        ge=0,
+        le=100_000,
+        description="Defence of any held cell before units: mines, drones, outposts (men).",
+    )
     warning_bonus: float = Field(
         0.5, ge=0, le=5, description="Defence × (1 + bonus × intelligence) (≥ 0)."
     )
