@@ -430,10 +430,17 @@ def test_retreat_loser_tries_its_next_neighbour(engine):
     # (2,1). The lower slot gets it; the other falls back to its next choice, (2,3).
     owner = ["AAAA", "DADA", "DDDD"]
     homeland = ["AAAA", "AAAA", "DDDD"]
-    units = [("A", 0, 0, 5000), ("A", 0, 2, 5000), ("D", 1, 0, 100), ("D", 1, 2, 100),
-             ("D", 2, 0, 100), ("D", 2, 2, 100)]
-    w = tiny(owner, units, homeland=homeland, attacker_tempo=1.0,
-             rules={"breakthrough_ratio": 0.001})
+    units = [
+        ("A", 0, 0, 5000),
+        ("A", 0, 2, 5000),
+        ("D", 1, 0, 100),
+        ("D", 1, 2, 100),
+        ("D", 2, 0, 100),
+        ("D", 2, 2, 100),
+    ]
+    w = tiny(
+        owner, units, homeland=homeland, attacker_tempo=1.0, rules={"breakthrough_ratio": 0.001}
+    )
     e = Engine(engine, w)
     e.phases("arrivals", "sensing", "supply", "fires", "assault")
     s = e.state()
