@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.model import fields
 from sim.scenario.load import FieldError, Loaded
+from sim.scenario import maps
 from sim.scenario.maps import MapArrays
 from sim.scenario.schema import SIDES, TERRAINS, Rules, Scenario, Schedule
 
@@ -97,9 +98,7 @@ def schedule(value: Schedule, start: dt.date, days: int) -> np.ndarray:
     return out
 
 
-def km_to_cells(km, cell_km: float):
-    """Distances in km to whole cells, halves rounded up (5 km at 2 km cells is 3 cells)."""
-    return np.floor(np.asarray(km) / cell_km + 0.5).astype(np.int64)
+km_to_cells = maps.cells
 
 
 def zone_cells(m: MapArrays, side: int, zone: str) -> list[int]:

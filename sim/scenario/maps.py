@@ -90,13 +90,18 @@ def from_layers(layers: Layers) -> MapArrays:
     return MapArrays(terrain, owner, homeland, road)
 
 
+def cells(km, cell_km: float):
+    """Distances in km to whole cells, halves rounded up (5 km at 2 km cells is 3 cells)."""
+    return np.floor(np.asarray(km) / cell_km + 0.5).astype(np.int64)
+
+
 def generate(spec: Generated, cell_km: float) -> MapArrays:
     """A straight east–west border with the defender's homeland to the south and a
     half-ellipse salient of `area_km2` and `depth_km` pushed north into the attacker's side."""
-    width = max(3, round(spec.border_km / cell_km))
-    depth = max(1, round(spec.depth_km / cell_km))
-    border_row = depth + max(1, round(spec.margin_km / cell_km))
-    height = border_row + max(1, round(spec.homeland_km / cell_km))
+    width = max(3, int(cells(spec.border_km, cell_km)))
+    depth = max(1, int(cells(spec.depth_km, cell_km)))
+    border_row = depth + max(1, int(cells(spec.margin_km, cell_km)))
+    height = border_row + max(1, int(cells(spec.homeland_km, cell_km)))
     if width * height > MAX_CELLS:
         raise MapError("generate", f"{height}×{width} cells is more than {MAX_CELLS}")
     # Half-ellipse of semi-axes (a, depth) cells with area_km2: a = 2·area / (π·depth).
