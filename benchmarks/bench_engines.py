@@ -19,12 +19,12 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: no hidden BLAS threads
 
-import mesa  # noqa: E402
+import mesa
 
-from sim.experiment.execute import run_scenario  # noqa: E402
-from sim.model import batch, reference  # noqa: E402
-from sim.model.world import compile_world  # noqa: E402
-from sim.scenario.load import load  # noqa: E402
+from sim.experiment.execute import run_scenario
+from sim.model import batch, reference
+from sim.model.world import compile_world
+from sim.scenario.load import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {

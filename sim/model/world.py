@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model import fields
-from sim.scenario.load import FieldError, Loaded
 from sim.scenario import maps
+from sim.scenario.load import FieldError, Loaded
 from sim.scenario.maps import MapArrays
 from sim.scenario.schema import SIDES, TERRAINS, Rules, Scenario, Schedule
 
