@@ -1,9 +1,11 @@
 """The batch engine: the reference engine's rules over arrays with a leading replicate axis.
 
-Units are slot arrays (R, U), cells flat arrays (R, H·W). A day is a fixed sequence of array
-passes; there is no Python loop over units or replicates. Where the reference engine adds
-numbers one unit at a time, this engine adds them in the same (slot) order, so replicate k
-comes out the same here as there, and the same whatever batch it runs in.
+State is slot arrays (R, U) for units and flat arrays (R, H·W) for cells. A day is a fixed
+sequence of array passes with no Python loop over units or replicates. Phases that concern a
+few units (those assaulting, moving or driven off a cell) work on the list of their
+(replicate, slot) pairs rather than on every slot. Where the reference engine adds numbers one
+unit at a time, this engine adds them in the same slot order, so replicate k comes out the same
+here as there, to the bit, and the same whatever batch it runs in.
 """
 
 from __future__ import annotations
@@ -38,6 +40,51 @@ def neighbour_table(shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def any8(mask: np.ndarray) -> np.ndarray:
+    """`mask.any(-1)` for a C-contiguous (..., 8) bool array, read as one 64-bit word."""
+    return np.ascontiguousarray(mask).view(np.uint64)[..., 0] != 0
+
+
+class Pairs:
+    """A set of units given as (replicate row, slot) pairs, with their cell neighbourhoods."""
+
+    def __init__(self, batch: Batch, rows: np.ndarray, slots: np.ndarray) -> None:
+        self.b, self.r, self.u = batch, rows, slots
+        self.side = batch.w.side[slots]
+        self.pos = batch.pos[rows, slots]
+        self.base = rows * batch.cells
+        nb = batch.nbr[self.pos]
+        self.on_map = nb >= 0
+        self.nb = np.where(self.on_map, nb, 0)
+        self.nb_flat = self.base[:, None] + self.nb
+
+    def __len__(self) -> int:
+        return len(self.r)
+
+    def take(self, keep: np.ndarray) -> Pairs:
+        out = object.__new__(Pairs)
+        out.b, out.r, out.u, out.side, out.pos = self.b, self.r[keep], self.u[keep], \
+            self.side[keep], self.pos[keep]
+        out.base, out.on_map, out.nb, out.nb_flat = self.base[keep], self.on_map[keep], \
+            self.nb[keep], self.nb_flat[keep]
+        return out
+
+    def at_neighbours(self, flat_cells: np.ndarray, fill) -> np.ndarray:
+        """Values of a (R·cells) array at each pair's 8 neighbours; `fill` off the map."""
+        return np.where(self.on_map, flat_cells[self.nb_flat], fill)
+
+    def side_at_neighbours(self, per_side: np.ndarray, fill) -> np.ndarray:
+        """Each unit reads its own side's (2, R·cells) field at its neighbours."""
+        side = self.side[:, None]
+        return np.where(self.on_map, per_side[side, self.nb_flat], fill)
+
+    def takeable(self) -> np.ndarray:
+        """(K, 8): neighbours held by the enemy that the unit's side may assault."""
+        owner = self.b.owner.ravel()[self.nb_flat]
+        allowed = self.b.objective[self.side[:, None], self.nb]
+        return self.on_map & (owner != self.side[:, None]) & allowed
+
+
 class Batch:
     """State of R replicates of one world, advanced one day at a time."""
 
@@ -50,7 +97,7 @@ class Batch:
         self.cells = self.h * self.wd
         self.nbr = neighbour_table(w.shape)
         self.objective = w.objective.reshape(2, -1)
-        self.rows = np.arange(r)[:, None]
+        self.cover = w.cover.ravel()
         self.slots = np.arange(u)
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
         initial = np.array([g == "initial" for g in w.group], bool)
@@ -76,10 +123,14 @@ class Batch:
     def grid(self, flat: np.ndarray) -> np.ndarray:
         return flat.reshape(-1, self.h, self.wd)
 
+    def pairs(self, which: np.ndarray) -> Pairs:
+        rows, slots = np.nonzero(which)
+        return Pairs(self, rows, slots)
+
     def at(self, cells: np.ndarray, where: np.ndarray, fill=-1) -> np.ndarray:
-        """Value of a (R, cells) array at each unit's cell; `fill` where the unit is absent."""
-        idx = np.where(where, self.pos, 0)
-        return np.where(where, np.take_along_axis(cells, idx, 1), fill)
+        """Value of a (R, cells) array at each unit's cell; `fill` where `where` is False."""
+        flat = np.arange(len(self.reps))[:, None] * self.cells + np.where(where, self.pos, 0)
+        return np.where(where, cells.ravel()[flat], fill)
 
     def occupancy(self) -> np.ndarray:
         occ = np.full((len(self.reps), self.cells), -1, np.int64)
@@ -88,63 +139,33 @@ class Batch:
         return occ
 
     def unit_mask(self, which: np.ndarray) -> np.ndarray:
-        """(R, cells) True where a unit selected by `which` (R, U) stands."""
+        """(R, cells) True where a present unit selected by `which` (R, U) stands."""
         m = np.zeros((len(self.reps), self.cells), bool)
         rr, uu = np.nonzero(which & self.present)
         m[rr, self.pos[rr, uu]] = True
         return m
 
-    def draws(self, phase: int, index: np.ndarray) -> np.ndarray:
+    def draws(self, phase: int, rows, index) -> np.ndarray:
         w = self.w
-        return rng.draws(w.seed, self.reps[:, None], self.day, phase, index, w.deterministic)
+        return rng.draws(w.seed, self.reps[rows], self.day, phase, index, w.deterministic)
 
-    def resolve(self, wish: np.ndarray) -> np.ndarray:
-        """(R, U) wanted cell or -1 → (R, U) granted: lower slot first on each cell."""
-        best = np.full((len(self.reps), self.cells), len(self.slots), np.int64)
-        rr, uu = np.nonzero(wish >= 0)
-        np.minimum.at(best, (rr, wish[rr, uu]), uu)
-        granted = np.zeros(wish.shape, bool)
-        granted[rr, uu] = best[rr, wish[rr, uu]] == uu
-        return granted
+    def resolve(self, rows: np.ndarray, slots: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """Which of the (row, slot) → cell wishes are granted: lower slot first on a cell."""
+        best = np.full(len(self.reps) * self.cells, len(self.slots), np.int64)
+        key = rows * self.cells + cells
+        np.minimum.at(best, key, slots)
+        return best[key] == slots
 
-    def neighbour_cells(self) -> np.ndarray:
-        """(R, U, 8) flat neighbour cells of each present unit, -1 off the map or absent."""
-        nb = self.nbr[np.where(self.present, self.pos, 0)]
-        return np.where(self.present[..., None], nb, -1)
-
-    def gather(self, cells: np.ndarray, nb: np.ndarray, fill) -> np.ndarray:
-        """Values of a (R, cells) array at (R, U, 8) neighbour cells; `fill` off the map."""
-        r = len(self.reps)
-        flat = np.take_along_axis(cells, np.where(nb >= 0, nb, 0).reshape(r, -1), 1)
-        return np.where(nb >= 0, flat.reshape(nb.shape), fill)
-
-    def side_field(self, per_side: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """Each unit reads its own side's field (2, R, cells) at (R, U, k) cells."""
-        ours = self.w.side[None, :, None] == ATTACKER
-        return np.where(
-            ours, self.gather(per_side[0], cells, 0), self.gather(per_side[1], cells, 0)
-        )
-
-    def takeable(self, nb: np.ndarray) -> np.ndarray:
-        """(R, U, 8): neighbour cells held by the enemy that the unit's side may assault."""
-        side = self.w.side[None, :, None]
-        owner = self.gather(self.owner, nb, -1)
-        cell = np.where(nb >= 0, nb, 0)
-        allowed = np.where(side == ATTACKER, self.objective[0][cell], self.objective[1][cell])
-        return (owner >= 0) & (owner != side) & allowed
-
-    def contact(self) -> np.ndarray:
-        return self.present & self.takeable(self.neighbour_cells()).any(-1)
-
-    def log(self, kind: str, which: np.ndarray) -> None:
-        rr, idx = np.nonzero(which)
-        if len(rr):
+    def log(self, kind: str, rows: np.ndarray, index: np.ndarray) -> None:
+        if len(rows):
+            n = len(rows)
             code = EVENT_KINDS.index(kind)
             self.events.append(
-                np.stack(
-                    [self.reps[rr], np.full(len(rr), self.day), np.full(len(rr), code), idx], 1
-                )
+                np.stack([self.reps[rows], np.full(n, self.day), np.full(n, code), index], 1)
             )
+
+    def log_mask(self, kind: str, which: np.ndarray) -> None:
+        self.log(kind, *np.nonzero(which))
 
     def lose(self, men: np.ndarray, hit: np.ndarray) -> None:
         """Apply losses (R, U) to the units in `hit`, capped at their strength."""
@@ -156,11 +177,15 @@ class Batch:
 
     def remove(self, which: np.ndarray) -> None:
         for s in (ATTACKER, DEFENDER):
-            self.losses[:, s] += ordered_sum(np.where(which & (self.w.side == s), self.strength, 0))
-        self.log("unit_destroyed", which)
+            gone = np.where(which & (self.w.side == s), self.strength, 0)
+            self.losses[:, s] += ordered_sum(gone)
+        self.log_mask("unit_destroyed", which)
         self.alive &= ~which
         self.strength = np.where(which, 0.0, self.strength)
         self.pos = np.where(which, -1, self.pos)
+
+    def move(self, rows: np.ndarray, slots: np.ndarray, cells: np.ndarray) -> None:
+        self.pos[rows, slots] = cells
 
     # ---- the day -------------------------------------------------------------------------
     def step(self) -> None:
@@ -178,21 +203,25 @@ class Batch:
 
     def arrivals(self) -> None:
         w = self.w
-        occ = self.occupancy()
-        due = self.alive & ~self.arrived & (w.arrival <= self.day)[None, :]
-        entry = np.broadcast_to(w.cell0, due.shape)
-        free = np.take_along_axis(occ, entry, 1) == -1
-        held = np.take_along_axis(self.owner, entry, 1) == w.side[None, :]
-        granted = self.resolve(np.where(due & free & held, entry, -1))
-        self.arrived |= granted
-        self.pos = np.where(granted, entry, self.pos)
-        self.log("reinforcement_arrived", granted)
+        rr, uu = np.nonzero(self.alive & ~self.arrived & (w.arrival <= self.day)[None, :])
+        if len(rr):
+            entry = w.cell0[uu]
+            occ = self.occupancy()
+            ok = (occ[rr, entry] == -1) & (self.owner[rr, entry] == w.side[uu])
+            rr, uu, entry = rr[ok], uu[ok], entry[ok]
+            granted = self.resolve(rr, uu, entry)
+            rr, uu, entry = rr[granted], uu[granted], entry[granted]
+            self.arrived[rr, uu] = True
+            self.move(rr, uu, entry)
+            self.log("reinforcement_arrived", rr, uu)
         for s in (ATTACKER, DEFENDER):
             men = w.replacements[s, self.day]
+            if men <= 0:
+                continue
             mine = self.present & (w.side == s)
             missing = np.where(mine, w.strength0 - self.strength, 0.0)
             total = ordered_sum(missing)
-            ok = (total > 0) & (men > 0)
+            ok = total > 0
             share = np.minimum(1.0, men / np.where(ok, total, 1.0))
             self.strength = np.where(
                 mine & ok[:, None], self.strength + missing * share[:, None], self.strength
@@ -201,7 +230,8 @@ class Batch:
     def sensing(self) -> None:
         w = self.w
         detected = np.zeros(self.strength.shape, bool)
-        u_draw = self.draws(rng.SENSE, self.slots[None, :])
+        rows = np.arange(len(self.reps))[:, None]
+        u_draw = self.draws(rng.SENSE, rows, self.slots[None, :])
         for s in (ATTACKER, DEFENDER):
             mine = w.side == s
             near = fields.dilate(self.grid(self.unit_mask(mine[None, :])), 1)
@@ -210,29 +240,29 @@ class Batch:
                 ranged = self.unit_mask((mine & (w.sensor == r))[None, :])
                 cover |= fields.dilate(self.grid(ranged), int(r))
             enemy = self.present & ~mine[None, :]
-            seen = self.at(near.reshape(len(self.reps), -1), enemy, False).astype(bool)
-            sensed = self.at(cover.reshape(len(self.reps), -1), enemy, False).astype(bool)
+            seen = self.at(near, enemy, False).astype(bool)
+            sensed = self.at(cover, enemy, False).astype(bool)
             detected |= enemy & (seen | (sensed & (u_draw < w.intelligence[s, self.day])))
         self.detected = detected
 
     def supply_phase(self) -> None:
         w, r = self.w, self.w.rules
-        self.fed = np.zeros((2, len(self.reps), self.cells), bool)
+        self.fed = np.zeros((2, len(self.reps) * self.cells), bool)
         for s in (ATTACKER, DEFENDER):
             own = self.grid(self.owner == s)
             fed = fields.reach(own, w.source[s], True)
             drones = fields.dilate(~own, int(w.drone_range[1 - s, self.day]))
             roads = w.road & own & ~drones
             near_road = fields.dilate(fields.reach(roads, w.source[s] & w.road, True), 1)
-            self.fed[s] = fed.reshape(len(self.reps), -1)
+            self.fed[s] = fed.ravel()
             mine = self.present & (w.side == s)
-            on_fed = self.at(self.fed[s], mine, False).astype(bool)
-            on_road = self.at(near_road.reshape(len(self.reps), -1), mine, False).astype(bool)
+            on_fed = self.at(fed, mine, False).astype(bool)
+            on_road = self.at(near_road, mine, False).astype(bool)
             target = np.where(on_fed, np.where(on_road, 1.0, r.offroad_supply), 0.0)
             stepped = rules.supply_step(self.supply, target, r.supply_recovery, r.supply_decay)
             self.supply = np.where(mine, stepped, self.supply)
             cut = mine & ~on_fed
-            self.log("pocket_formed", cut & ~self.cut_off)
+            self.log_mask("pocket_formed", cut & ~self.cut_off)
             self.cut_off = np.where(mine, cut, self.cut_off)
 
     def fires(self) -> None:
@@ -260,135 +290,162 @@ class Batch:
         share = out / np.maximum(n, 1)
         damage = ordered_sum(np.where(valid, share[:, :, None], 0.0), axis=1)
         hit = valid.any(1)
-        cover = w.cover.ravel()[np.where(hit, self.pos, 0)]
+        cover = self.cover[np.where(hit, self.pos, 0)]
         self.lose(damage / cover, hit)
+
+    def defence(self, eff: np.ndarray, warn: np.ndarray) -> np.ndarray:
+        """(R·cells) defence of every cell for its holder (rules.defence_field)."""
+        w, r = self.w, self.w.rules
+        R = len(self.reps)
+        held = np.zeros((2, R, self.cells))
+        rr, uu = np.nonzero(self.present)
+        held[w.side[uu], rr, self.pos[rr, uu]] = (self.strength * eff * w.defence)[rr, uu]
+        field = [
+            rules.defence_field(self.grid(held[s]), w.cover, warn[s], r.support, r.ground_defence)
+            for s in (ATTACKER, DEFENDER)
+        ]
+        return np.where(self.grid(self.owner) == ATTACKER, field[0], field[1]).ravel()
 
     def assault(self) -> None:
         w, r = self.w, self.w.rules
-        R = len(self.reps)
-        present, side = self.present, w.side[None, :]
-        occ = self.occupancy()
+        R, U, C = len(self.reps), len(self.slots), self.cells
+        occ = self.occupancy().ravel()
         eff = rules.effectiveness(self.cohesion, self.supply)
         warn = rules.warning(r.warning_bonus, w.intelligence[:, self.day])  # (2,)
-        held = np.zeros((2, R, self.cells))
-        for s in (ATTACKER, DEFENDER):
-            mine = present & (side == s)
-            rr, uu = np.nonzero(mine)
-            held[s, rr, self.pos[rr, uu]] = (self.strength * eff * w.defence)[rr, uu]
-        defence = np.where(
-            self.grid(self.owner) == ATTACKER,
-            rules.defence_field(self.grid(held[0]), w.cover, warn[0], r.support, r.ground_defence),
-            rules.defence_field(self.grid(held[1]), w.cover, warn[1], r.support, r.ground_defence),
-        ).reshape(R, -1)
-        nb = self.neighbour_cells()
-        enemy = self.takeable(nb)
-        contact = present & enemy.any(-1)
-        go = (
-            contact
-            & (self.cohesion >= r.assault_cohesion)
-            & (self.draws(rng.ASSAULT, self.slots[None, :]) < w.tempo[w.side, self.day][None, :])
-        )
-        nb_def = np.where(enemy, self.gather(defence, nb, np.inf), np.inf)
-        target = np.take_along_axis(nb, nb_def.argmin(-1)[..., None], -1)[..., 0]
-        target = np.where(go, target, -1)
-        # Fire along each assault.
+        defence = self.defence(eff, warn)
+        # Who assaults, and where: the weakest takeable neighbour (first in the tie order).
+        units = self.pairs(self.present & (self.cohesion >= r.assault_cohesion))
+        takeable = units.takeable()
+        draw = self.draws(rng.ASSAULT, units.r, units.u)
+        go = any8(takeable) & (draw < w.tempo[units.side, self.day])
+        a = units.take(go)
+        choice = np.where(takeable[go], defence[a.nb_flat], np.inf).argmin(1)
+        target = a.nb[np.arange(len(a)), choice]
+        t_flat = a.base + target
+        self.assaulted = np.zeros((R, U), bool)
+        self.assaulted[a.r, a.u] = True
+        # Fire along each assault: each unit's fire shared over its engagements.
         fire = w.firepower * self.strength * eff
-        victim = np.where(go, np.take_along_axis(occ, np.where(go, target, 0), 1), -1)
-        out_edge = victim >= 0
-        rr, ii = np.nonzero(out_edge)
-        key = rr * len(self.slots) + victim[rr, ii]
-        size = R * len(self.slots)
-        n_in = np.bincount(key, minlength=size).reshape(R, -1)
-        engaged = out_edge.astype(np.int64) + n_in
+        victim = occ[t_flat]
+        out = victim >= 0
+        key = a.r[out] * U + victim[out]
+        engaged = np.bincount(key, minlength=R * U).reshape(R, U)
+        engaged[a.r[out], a.u[out]] += 1
         share = np.where(engaged > 0, fire / np.maximum(engaged, 1), 0.0)
-        incoming = np.bincount(key, weights=share[rr, ii], minlength=size).reshape(R, -1)
-        cover = w.cover.ravel()[np.where(present, self.pos, 0)]
-        total = incoming / (cover * warn[w.side][None, :])
-        back = np.take_along_axis(share, np.where(out_edge, victim, 0), 1)
+        incoming = np.bincount(key, weights=share[a.r[out], a.u[out]], minlength=R * U)
+        cover = self.cover[np.where(self.present, self.pos, 0)]
+        total = incoming.reshape(R, U) / (cover * warn[w.side][None, :])
         back = rules.return_fire(
-            back, w.cover.ravel()[np.where(out_edge, target, 0)], warn[1 - w.side][None, :]
+            share[a.r[out], victim[out]], self.cover[target[out]], warn[1 - a.side[out]]
         )
-        total = np.where(out_edge, total + back, total)
+        total[a.r[out], a.u[out]] = total[a.r[out], a.u[out]] + back
         # Capture chances from the pre-combat snapshot.
-        rr, ii = np.nonzero(go)
-        cell_key = rr * self.cells + target[rr, ii]
-        power = (w.attack * self.strength * eff)[rr, ii]
-        attack = np.bincount(cell_key, weights=power, minlength=R * self.cells).reshape(R, -1)
-        aimed = np.bincount(cell_key, minlength=R * self.cells).reshape(R, -1) > 0
-        p = rules.capture_probability(attack, defence, r.breakthrough_ratio)
-        draw = self.draws(rng.CAPTURE, np.arange(self.cells)[None, :])
-        captured = aimed & (draw < p)
-        self.assaulted = go
+        power = (w.attack * self.strength * eff)[a.r, a.u]
+        attack = np.bincount(t_flat, weights=power, minlength=R * C)
+        p = rules.capture_probability(attack[t_flat], defence[t_flat], r.breakthrough_ratio)
+        falls = self.draws(rng.CAPTURE, a.r, target) < p
+        captured = np.zeros(R * C, bool)
+        captured[t_flat[falls]] = True
         self.lose(total, engaged > 0)
-        self.owner = np.where(captured, 1 - self.owner, self.owner).astype(np.int8)
-        # Holders of captured cells fall back to the first free, held, supplied neighbour.
-        ousted = present & self.at(captured, present, False).astype(bool)
-        fed = np.where(
-            side[..., None] == ATTACKER,
-            self.gather(self.fed[0], nb, False),
-            self.gather(self.fed[1], nb, False),
+        flat_owner = self.owner.ravel()
+        flat_owner[captured] = 1 - flat_owner[captured]
+        # Holders of captured cells fall back, in rounds; then the first assailant moves in.
+        holders = occ[captured]
+        rows = np.flatnonzero(captured) // C
+        ousted = np.zeros((R, U), bool)
+        ousted[rows[holders >= 0], holders[holders >= 0]] = True
+        self.retreat(self.pairs(ousted), occ)
+        took = falls & ~ousted[a.r, a.u]
+        granted = self.resolve(a.r[took], a.u[took], target[took])
+        self.move(a.r[took][granted], a.u[took][granted], target[took][granted])
+
+    def retreat(self, units: Pairs, occ: np.ndarray) -> None:
+        """Each unit driven off its cell takes its first free, held, supplied neighbour; one
+        that loses a cell to a lower slot tries its next in the next round; the rest are lost."""
+        r = self.w.rules
+        owner = units.at_neighbours(self.owner.ravel(), -1)
+        ok = (owner == units.side[:, None]) & (units.at_neighbours(occ, 0) == -1)
+        ok &= units.side_at_neighbours(self.fed, False)
+        taken = np.zeros(len(self.reps) * self.cells, bool)
+        pending = np.ones(len(units), bool)
+        moved = np.zeros(len(units), bool)
+        for _ in fields.NEIGHBOURS:
+            free = ok & ~taken[units.nb_flat]
+            pending &= any8(free)
+            if not pending.any():
+                break
+            idx = np.flatnonzero(pending)
+            wish = units.nb[idx, free[idx].argmax(1)]
+            granted = self.resolve(units.r[idx], units.u[idx], wish)
+            won = idx[granted]
+            self.move(units.r[won], units.u[won], wish[granted])
+            taken[units.base[won] + wish[granted]] = True
+            moved[won] = True
+            pending[won] = False
+        self.cohesion[units.r[moved], units.u[moved]] = np.maximum(
+            0.0, self.cohesion[units.r[moved], units.u[moved]] - r.retreat_shock
         )
-        nb_owner = self.gather(self.owner, nb, -1)
-        ok = (nb_owner == side[..., None]) & (self.gather(occ, nb, 0) == -1) & fed.astype(bool)
-        taken = np.zeros((R, self.cells), bool)
-        pending, moved = ousted.copy(), np.zeros_like(ousted)
-        for _ in fields.NEIGHBOURS:  # a loser tries its next neighbour in the next round
-            free = ok & ~self.gather(taken, nb, True)
-            wish = np.where(
-                pending & free.any(-1),
-                np.take_along_axis(nb, free.argmax(-1)[..., None], -1)[..., 0],
-                -1,
-            )
-            granted = self.resolve(wish)
-            self.pos = np.where(granted, wish, self.pos)
-            rr, uu = np.nonzero(granted)
-            taken[rr, wish[rr, uu]] = True
-            moved |= granted
-            pending &= ~granted & free.any(-1)
-        self.cohesion = np.where(
-            moved, np.maximum(0.0, self.cohesion - r.retreat_shock), self.cohesion
-        )
-        self.remove(ousted & ~moved)
-        taken = go & ~ousted & np.take_along_axis(captured, np.where(go, target, 0), 1)
-        advance = self.resolve(np.where(taken, target, -1))
-        self.pos = np.where(advance, target, self.pos)
+        lost = np.zeros_like(self.alive)
+        lost[units.r[~moved], units.u[~moved]] = True
+        self.remove(lost)
 
     def movement(self) -> None:
         w, r = self.w, self.w.rules
-        R = len(self.reps)
+        speed = int(w.speed.max(initial=0))
+        if speed == 0:
+            return
         cap = self.h + self.wd
+        worn = self.cohesion < r.withdraw_cohesion
+        walkers = self.pairs(self.present & (w.speed >= 1)[None, :])
+        walkers = walkers.take(worn[walkers.r, walkers.u] | ~any8(walkers.takeable()))
+        if len(walkers) == 0:
+            return
         own = [self.grid(self.owner == s) for s in (ATTACKER, DEFENDER)]
-        to_enemy = np.stack([fields.distance(~own[s], cap).reshape(R, -1) for s in (0, 1)])
-        to_take = [fields.distance(~own[s] & w.objective[s], cap).reshape(R, -1) for s in (0, 1)]
+
+        def where_walkers(which: np.ndarray) -> np.ndarray:
+            m = np.zeros(len(self.reps) * self.cells, bool)
+            m[(walkers.base + walkers.pos)[which]] = True
+            return self.grid(m)
+
+        # Fields, exact wherever a walker can look (fields.distance `needed`).
+        goes = ~worn[walkers.r, walkers.u]
         known = self.unit_mask(self.detected & (w.side == ATTACKER)[None, :])
         threat = fields.dilate(self.grid(known), 1) & own[DEFENDER]
-        any_threat = threat.any(axis=(1, 2))
-        goal_def = np.where(
-            any_threat[:, None], fields.distance(threat, cap).reshape(R, -1), to_take[DEFENDER]
-        )
-        goal = np.stack([to_take[ATTACKER], goal_def])
-        side = w.side[None, :]
-        worn = self.cohesion < r.withdraw_cohesion
-        for k in range(1, int(w.speed.max(initial=0)) + 1):
-            occ = self.occupancy()
-            nb = self.neighbour_cells()
-            movers = self.present & (w.speed >= k)[None, :] & (worn | ~self.contact())
-            nb_owner = self.gather(self.owner, nb, -1)
-            free = (nb_owner == side[..., None]) & (self.gather(occ, nb, 0) == -1)
-            here = np.where(self.present, self.pos, 0)[..., None]
-            away, away_here = self.side_field(to_enemy, nb), self.side_field(to_enemy, here)[..., 0]
-            near, near_here = self.side_field(goal, nb), self.side_field(goal, here)[..., 0]
-            back_v = np.where(free, away, -1)
-            back_k = back_v.argmax(-1)
-            fwd_v = np.where(free, near, _FAR)
-            fwd_k = fwd_v.argmin(-1)
-            go_back = worn & (np.take_along_axis(back_v, back_k[..., None], -1)[..., 0] > away_here)
-            go_fwd = ~worn & (np.take_along_axis(fwd_v, fwd_k[..., None], -1)[..., 0] < near_here)
-            choice = np.where(worn, back_k, fwd_k)
-            cell = np.take_along_axis(nb, choice[..., None], -1)[..., 0]
-            wish = np.where(movers & (go_back | go_fwd), cell, -1)
-            granted = self.resolve(wish)
-            self.pos = np.where(granted, wish, self.pos)
+        any_threat = threat.any(axis=(1, 2))[:, None, None]
+        goal = np.zeros((2, len(self.reps) * self.cells), np.int32)
+        for s in (ATTACKER, DEFENDER):
+            need = where_walkers(goes & (walkers.side == s))
+            take = ~own[s] & w.objective[s]
+            to_take = fields.distance(take, cap, needed=need, extra=speed)
+            if s == DEFENDER:
+                to_threat = fields.distance(threat, cap, needed=need, extra=speed)
+                to_take = np.where(any_threat, to_threat, to_take)
+            goal[s] = to_take.ravel()
+        away = np.zeros_like(goal)
+        for s in (ATTACKER, DEFENDER):
+            need = where_walkers(~goes & (walkers.side == s))
+            if need.any():
+                away[s] = fields.distance(~own[s], cap, needed=need, extra=speed).ravel()
+        for k in range(1, speed + 1):
+            occ = self.occupancy().ravel()
+            units = self.pairs(self.present & (w.speed >= k)[None, :])
+            tired = worn[units.r, units.u]
+            units = units.take(tired | ~any8(units.takeable()))
+            tired = worn[units.r, units.u]
+            held = units.at_neighbours(self.owner.ravel(), -1) == units.side[:, None]
+            free = held & (units.at_neighbours(occ, 0) == -1)
+            here = units.base + units.pos
+            back = np.where(free, units.side_at_neighbours(away, -1), -1)
+            back_k = back.argmax(1)
+            fwd = np.where(free, units.side_at_neighbours(goal, _FAR), _FAR)
+            fwd_k = fwd.argmin(1)
+            i = np.arange(len(units))
+            go_back = tired & (back[i, back_k] > away[units.side, here])
+            go_fwd = ~tired & (fwd[i, fwd_k] < goal[units.side, here])
+            cell = units.nb[i, np.where(tired, back_k, fwd_k)]
+            go = go_back | go_fwd
+            granted = self.resolve(units.r[go], units.u[go], cell[go])
+            self.move(units.r[go][granted], units.u[go][granted], cell[go][granted])
 
     def recovery(self) -> None:
         r = self.w.rules
@@ -416,7 +473,7 @@ class Batch:
         fed = (mine & (self.supply >= 0.5)).sum(1)
         self.series["supplied_defender"][:, d] = np.where(count > 0, fed / np.maximum(count, 1), 0)
         changed = self.owner[:, w.place_cell] != self.start_owner[:, w.place_cell]
-        self.log("place_captured", changed)
+        self.log_mask("place_captured", changed)
         if self.trace:
             self.states.append(self.snapshot())
 
@@ -436,9 +493,7 @@ class Batch:
         events = np.concatenate(self.events) if self.events else np.zeros((0, 4), np.int64)
         order = np.lexsort((events[:, 3], events[:, 2], events[:, 1], events[:, 0]))
         return RunResult(
-            self.reps,
-            self.series,
-            events[order].astype(np.int64),
+            self.reps, self.series, events[order].astype(np.int64),
             self.states if self.trace else None,
         )
 

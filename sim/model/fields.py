@@ -59,25 +59,44 @@ def dilate(mask: np.ndarray, r: int) -> np.ndarray:
     if r <= 0:
         return out
     h, w = out.shape[-2:]
-    for _ in range(r):  # separable 3-wide max along rows, then columns
-        p = _pad(out, 1, False)
-        rows = p[..., :, 0:w] | p[..., :, 1 : w + 1] | p[..., :, 2 : w + 2]
-        out = rows[..., 0:h, :] | rows[..., 1 : h + 1, :] | rows[..., 2 : h + 2, :]
+    p = _pad(out, r, False)
+    rows = p[..., :, 0:w].copy()  # a (2r+1)-wide window along rows, then along columns
+    for dx in range(1, 2 * r + 1):
+        rows |= p[..., :, dx : dx + w]
+    out = rows[..., 0:h, :].copy()
+    for dy in range(1, 2 * r + 1):
+        out |= rows[..., dy : dy + h, :]
     return out
 
 
-def distance(mask: np.ndarray, cap: int) -> np.ndarray:
+def distance(
+    mask: np.ndarray, cap: int, needed: np.ndarray | None = None, extra: int = 0
+) -> np.ndarray:
     """Chebyshev distance (cells) from each cell to the nearest True cell, at most `cap`
-    (also where a map has no True cell at all)."""
-    dist = np.full(mask.shape, cap, np.int32)
+    (also where a map has no True cell at all).
+
+    With `needed`, growth stops early: the result is exact (min(true, cap)) for every cell
+    whose distance is at most (the largest distance of a needed cell) + 1 + `extra`, and a
+    lower value elsewhere; a map without True cells has nothing needed."""
     reached = mask.astype(bool, copy=True)
-    dist[reached] = 0
-    for d in range(1, cap):
+    dist = np.zeros(mask.shape, np.int32)
+    lead = mask.ndim - 2
+    has_any = reached.any(axis=(-2, -1), keepdims=True) if lead else reached.any()
+    if needed is not None:
+        needed = needed & has_any
+    left = None
+    for _ in range(cap):
+        if left is None and needed is not None and not (needed & ~reached).any():
+            left = extra + 1
+        if left is not None:
+            if left == 0:
+                break
+            left -= 1
         grown = dilate(reached, 1)
-        new = grown & ~reached
-        if not new.any():
+        dist += ~reached
+        if not (grown & ~reached).any():  # nothing left to reach anywhere
+            dist = np.where(reached, dist, cap)
             break
-        dist[new] = d
         reached = grown
     return dist
 
