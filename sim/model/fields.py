@@ -40,17 +40,28 @@ def shifted(x: np.ndarray, dy: int, dx: int, fill=0) -> np.ndarray:
 
 def moore_sum(x: np.ndarray) -> np.ndarray:
     """Sum over each cell's 3×3 neighbourhood (itself included), zero outside the map.
-    The fixed order of additions makes the result identical for any stack of maps."""
+    Terms are added in a fixed order (rows of the window top to bottom, each left to right),
+    so the result is identical, to the bit, for one map or any stack of maps."""
     if x.dtype == bool:
         x = x.astype(np.int64)  # a count, not a logical OR
-    h, w = x.shape[-2:]
-    p = _pad(x, 1)
-    out = p[..., 0:h, 0:w].copy()
-    for dy in range(3):
-        for dx in range(3):
-            if dy or dx:
-                out += p[..., dy : dy + h, dx : dx + w]
+    out = np.zeros_like(x)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            _add_shifted(out, x, dy, dx)
     return out
+
+
+def _window(n: int, d: int) -> tuple[slice, slice]:
+    """Target and source slices along one axis so that target[i] = source[i + d]."""
+    if d >= 0:
+        return slice(0, n - d), slice(d, n)
+    return slice(-d, n), slice(0, n + d)
+
+
+def _add_shifted(out: np.ndarray, x: np.ndarray, dy: int, dx: int) -> None:
+    h, w = x.shape[-2:]
+    (ty, sy), (tx, sx) = _window(h, dy), _window(w, dx)
+    out[..., ty, tx] += x[..., sy, sx]
 
 
 def dilate(mask: np.ndarray, r: int) -> np.ndarray:
@@ -58,14 +69,15 @@ def dilate(mask: np.ndarray, r: int) -> np.ndarray:
     out = mask.astype(bool, copy=True)
     if r <= 0:
         return out
-    h, w = out.shape[-2:]
-    p = _pad(out, r, False)
-    rows = p[..., :, 0:w].copy()  # a (2r+1)-wide window along rows, then along columns
-    for dx in range(1, 2 * r + 1):
-        rows |= p[..., :, dx : dx + w]
-    out = rows[..., 0:h, :].copy()
-    for dy in range(1, 2 * r + 1):
-        out |= rows[..., dy : dy + h, :]
+    for axis in (-1, -2):  # a (2r+1)-wide window along rows, then along columns
+        src = out.copy()
+        n = out.shape[axis]
+        for d in range(1, min(r, n - 1) + 1):
+            lo = [slice(None)] * out.ndim
+            hi = [slice(None)] * out.ndim
+            lo[axis], hi[axis] = slice(d, None), slice(None, -d)
+            out[tuple(lo)] |= src[tuple(hi)]
+            out[tuple(hi)] |= src[tuple(lo)]
     return out
 
 
@@ -79,26 +91,24 @@ def distance(
     whose distance is at most (the largest distance of a needed cell) + 1 + `extra`, and a
     lower value elsewhere; a map without True cells has nothing needed."""
     reached = mask.astype(bool, copy=True)
-    dist = np.zeros(mask.shape, np.int32)
-    lead = mask.ndim - 2
-    has_any = reached.any(axis=(-2, -1), keepdims=True) if lead else reached.any()
-    if needed is not None:
-        needed = needed & has_any
-    left = None
-    for _ in range(cap):
-        if left is None and needed is not None and not (needed & ~reached).any():
+    layers = np.zeros(mask.shape, np.int32)  # how many grown layers contain each cell
+    has_any = reached.any(axis=(-2, -1), keepdims=True)
+    watch = None if needed is None else np.flatnonzero(needed & has_any)
+    left, done = None, 0
+    while done < cap:
+        if left is None and watch is not None and reached.ravel()[watch].all():
             left = extra + 1
         if left is not None:
             if left == 0:
                 break
             left -= 1
+        layers += reached
+        done += 1
         grown = dilate(reached, 1)
-        dist += ~reached
-        if not (grown & ~reached).any():  # nothing left to reach anywhere
-            dist = np.where(reached, dist, cap)
-            break
+        if not (grown != reached).any():  # nothing left to reach anywhere
+            return np.where(reached, done - layers, cap).astype(np.int32)
         reached = grown
-    return dist
+    return (done - layers).astype(np.int32)
 
 
 def reach(mask: np.ndarray, seeds: np.ndarray, diagonal: bool = False) -> np.ndarray:
