@@ -63,10 +63,19 @@ class Pairs:
 
     def take(self, keep: np.ndarray) -> Pairs:
         out = object.__new__(Pairs)
-        out.b, out.r, out.u, out.side, out.pos = self.b, self.r[keep], self.u[keep], \
-            self.side[keep], self.pos[keep]
-        out.base, out.on_map, out.nb, out.nb_flat = self.base[keep], self.on_map[keep], \
-            self.nb[keep], self.nb_flat[keep]
+        out.b, out.r, out.u, out.side, out.pos = (
+            self.b,
+            self.r[keep],
+            self.u[keep],
+            self.side[keep],
+            self.pos[keep],
+        )
+        out.base, out.on_map, out.nb, out.nb_flat = (
+            self.base[keep],
+            self.on_map[keep],
+            self.nb[keep],
+            self.nb_flat[keep],
+        )
         return out
 
     def at_neighbours(self, flat_cells: np.ndarray, fill) -> np.ndarray:
@@ -493,7 +502,9 @@ class Batch:
         events = np.concatenate(self.events) if self.events else np.zeros((0, 4), np.int64)
         order = np.lexsort((events[:, 3], events[:, 2], events[:, 1], events[:, 0]))
         return RunResult(
-            self.reps, self.series, events[order].astype(np.int64),
+            self.reps,
+            self.series,
+            events[order].astype(np.int64),
             self.states if self.trace else None,
         )
 

@@ -20,6 +20,7 @@ from sim.model.result import EVENT_KINDS, SERIES, RunResult
 from sim.model.world import World
 
 ATTACKER, DEFENDER = 0, 1
+SUPPLY_LAYERS = ("supplied_attacker", "supplied_defender")
 
 
 class Unit(CellAgent):
@@ -70,6 +71,8 @@ class SalientModel(mesa.Model):
         for name in ("owner", "terrain", "cover", "road", "homeland"):
             data = np.array(getattr(world, name), copy=True)
             self.grid.add_property_layer(PropertyLayer.from_data(name, data))
+        for name in SUPPLY_LAYERS:  # where each side's supply reaches, set by the supply phase
+            self.grid.add_property_layer(PropertyLayer.from_data(name, np.zeros(world.shape, bool)))
         self.owner = self.grid.owner.data  # a view: the layer is the state
         self.units: dict[int, Unit] = {}
         self.arrived = np.zeros(world.n_units, bool)
@@ -261,6 +264,8 @@ class SalientModel(mesa.Model):
                     self.today.events.append((self.day, "pocket_formed", u.slot))
                 u.cut_off = cut
         self.today.fed = fed
+        for side, name in enumerate(SUPPLY_LAYERS):
+            getattr(self.grid, name).data[:] = fed[side]
 
     def fires(self) -> None:
         """4. Artillery and drones share their output equally among the detected enemy units
