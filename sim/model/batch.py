@@ -422,14 +422,15 @@ class Batch:
         threat = fields.dilate(self.grid(known), 1) & own[DEFENDER]
         any_threat = threat.any(axis=(1, 2))[:, None, None]
         goal = np.zeros((2, len(self.reps) * self.cells), np.int32)
-        for s in (ATTACKER, DEFENDER):
+        for s in (ATTACKER, DEFENDER):  # only fields some walker will read are grown
             need = where_walkers(goes & (walkers.side == s))
-            take = ~own[s] & w.objective[s]
-            to_take = fields.distance(take, cap, needed=need, extra=speed)
-            if s == DEFENDER:
-                to_threat = fields.distance(threat, cap, needed=need, extra=speed)
-                to_take = np.where(any_threat, to_threat, to_take)
-            goal[s] = to_take.ravel()
+            by_threat = need & any_threat if s == DEFENDER else np.zeros_like(need)
+            if (need & ~by_threat).any():
+                take = ~own[s] & w.objective[s]
+                goal[s] = fields.distance(take, cap, needed=need & ~by_threat, extra=speed).ravel()
+            if by_threat.any():
+                to_threat = fields.distance(threat, cap, needed=by_threat, extra=speed)
+                goal[s] = np.where(any_threat, to_threat, self.grid(goal[s])).ravel()
         away = np.zeros_like(goal)
         for s in (ATTACKER, DEFENDER):
             need = where_walkers(~goes & (walkers.side == s))

@@ -89,26 +89,104 @@ def distance(
 
     With `needed`, growth stops early: the result is exact (min(true, cap)) for every cell
     whose distance is at most (the largest distance of a needed cell) + 1 + `extra`, and a
-    lower value elsewhere; a map without True cells has nothing needed."""
-    reached = mask.astype(bool, copy=True)
-    layers = np.zeros(mask.shape, np.int32)  # how many grown layers contain each cell
-    has_any = reached.any(axis=(-2, -1), keepdims=True)
+    lower value elsewhere; a map without True cells has nothing needed.
+
+    The distance is the number of growth steps before a cell is reached. Maps up to 64 cells
+    wide grow as bit rows (one 64-bit word per row) with a bit-sliced step counter, which is
+    what makes a daily field over a thousand maps cheap; wider maps grow as bool arrays."""
+    grid = _BitRows(mask) if mask.shape[-1] <= 64 else _BoolRows(mask)
+    has_any = mask.any(axis=(-2, -1), keepdims=True)
     watch = None if needed is None else np.flatnonzero(needed & has_any)
     left, done = None, 0
     while done < cap:
-        if left is None and watch is not None and reached.ravel()[watch].all():
+        if left is None and watch is not None and grid.all_reached(watch):
             left = extra + 1
         if left is not None:
             if left == 0:
                 break
             left -= 1
-        layers += reached
+        grid.count()
         done += 1
-        grown = dilate(reached, 1)
-        if not (grown != reached).any():  # nothing left to reach anywhere
-            return np.where(reached, done - layers, cap).astype(np.int32)
-        reached = grown
-    return (done - layers).astype(np.int32)
+        if not grid.grow():  # nothing left to reach anywhere
+            return np.where(grid.reached(), done - grid.layers(), cap).astype(np.int32)
+    return (done - grid.layers()).astype(np.int32)
+
+
+class _BoolRows:
+    """Growth of a reached set as bool maps, counting how many steps contain each cell."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.now = mask.astype(bool, copy=True)
+        self.counts = np.zeros(mask.shape, np.int32)
+
+    def all_reached(self, flat: np.ndarray) -> bool:
+        return bool(self.now.ravel()[flat].all())
+
+    def count(self) -> None:
+        self.counts += self.now
+
+    def grow(self) -> bool:
+        grown = dilate(self.now, 1)
+        changed = bool((grown != self.now).any())
+        self.now = grown
+        return changed
+
+    def reached(self) -> np.ndarray:
+        return self.now
+
+    def layers(self) -> np.ndarray:
+        return self.counts
+
+
+class _BitRows:
+    """The same growth with each map row packed into one 64-bit word (bit j = column j)."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.shape = mask.shape
+        self.width = mask.shape[-1]
+        packed = np.packbits(mask.astype(bool), axis=-1, bitorder="little")
+        pad = np.zeros((*packed.shape[:-1], 8 - packed.shape[-1]), np.uint8)
+        self.now = np.ascontiguousarray(np.concatenate([packed, pad], -1)).view("<u8")[..., 0]
+        self.full = np.uint64((1 << self.width) - 1) if self.width < 64 else ~np.uint64(0)
+        self.planes: list[np.ndarray] = []  # bit k of each cell's step count
+
+    def all_reached(self, flat: np.ndarray) -> bool:
+        word, bit = np.divmod(flat, self.width)
+        bits = self.now.ravel()[word] >> bit.astype(np.uint64)
+        return bool((bits & np.uint64(1)).all())
+
+    def count(self) -> None:
+        carry = self.now
+        for k, plane in enumerate(self.planes):
+            self.planes[k] = plane ^ carry
+            carry = plane & carry
+            if not carry.any():
+                return
+        self.planes.append(carry)
+
+    def grow(self) -> bool:
+        x = self.now
+        one = np.uint64(1)
+        rows = (x | (x << one) | (x >> one)) & self.full
+        grown = rows.copy()
+        grown[..., 1:] |= rows[..., :-1]
+        grown[..., :-1] |= rows[..., 1:]
+        changed = bool((grown != x).any())
+        self.now = grown
+        return changed
+
+    def _unpack(self, words: np.ndarray) -> np.ndarray:
+        raw = np.ascontiguousarray(words).view(np.uint8).reshape(*words.shape, 8)
+        return np.unpackbits(raw, axis=-1, bitorder="little")[..., : self.width]
+
+    def reached(self) -> np.ndarray:
+        return self._unpack(self.now).astype(bool)
+
+    def layers(self) -> np.ndarray:
+        out = np.zeros(self.shape, np.int32)
+        for k, plane in enumerate(self.planes):
+            out += self._unpack(plane).astype(np.int32) << k
+        return out
 
 
 def reach(mask: np.ndarray, seeds: np.ndarray, diagonal: bool = False) -> np.ndarray:
