@@ -375,3 +375,16 @@ def test_neighbours_are_the_eight_moore_steps_orthogonal_first():
     assert len(set(fields.NEIGHBOURS)) == 8 and (0, 0) not in fields.NEIGHBOURS
     assert all(abs(dy) + abs(dx) == 1 for dy, dx in fields.NEIGHBOURS[:4])
     assert all(abs(dy) == abs(dx) == 1 for dy, dx in fields.NEIGHBOURS[4:])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 3), st.integers(0, 2**31))
+def test_moore_sum_at_equals_moore_sum_bit_for_bit(h, w, maps, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.random((maps, h, w)) * rng.integers(0, 2, (maps, h, w))
+    full = fields.moore_sum(x)
+    table = fields.window_table((h, w))
+    cells = rng.integers(0, h * w, 20)
+    m = rng.integers(0, maps, 20)
+    got = fields.moore_sum_at(x.ravel(), m * h * w, cells, table)
+    assert np.array_equal(got, full.reshape(maps, -1)[m, cells])

@@ -105,6 +105,7 @@ class Batch:
         self.h, self.wd = w.shape
         self.cells = self.h * self.wd
         self.nbr = neighbour_table(w.shape)
+        self.window = fields.window_table(w.shape)
         self.objective = w.objective.reshape(2, -1)
         self.cover = w.cover.ravel()
         self.slots = np.arange(u)
@@ -302,18 +303,25 @@ class Batch:
         cover = self.cover[np.where(hit, self.pos, 0)]
         self.lose(damage / cover, hit)
 
-    def defence(self, eff: np.ndarray, warn: np.ndarray) -> np.ndarray:
-        """(R·cells) defence of every cell for its holder (rules.defence_field)."""
-        w, r = self.w, self.w.rules
-        R = len(self.reps)
-        held = np.zeros((2, R, self.cells))
-        rr, uu = np.nonzero(self.present)
-        held[w.side[uu], rr, self.pos[rr, uu]] = (self.strength * eff * w.defence)[rr, uu]
-        field = [
-            rules.defence_field(self.grid(held[s]), w.cover, warn[s], r.support, r.ground_defence)
-            for s in (ATTACKER, DEFENDER)
-        ]
-        return np.where(self.grid(self.owner) == ATTACKER, field[0], field[1]).ravel()
+    def defence_at(
+        self,
+        held: np.ndarray,
+        holder: np.ndarray,
+        base: np.ndarray,
+        cells: np.ndarray,
+        warn: np.ndarray,
+    ) -> np.ndarray:
+        """rules.defence_field of the `holder` side's map, at the given cells only."""
+        r = self.w.rules
+        around = np.zeros(cells.shape)
+        here = np.zeros(cells.shape)
+        for s in (ATTACKER, DEFENDER):
+            mine = holder == s
+            around[mine] = fields.moore_sum_at(held[s], base[mine], cells[mine], self.window)
+            here[mine] = held[s][base[mine] + cells[mine]]
+        return rules.defence(
+            here, around, self.cover[cells], warn[holder], r.support, r.ground_defence
+        )
 
     def assault(self) -> None:
         w, r = self.w, self.w.rules
@@ -321,16 +329,25 @@ class Batch:
         occ = self.occupancy().ravel()
         eff = rules.effectiveness(self.cohesion, self.supply)
         warn = rules.warning(r.warning_bonus, w.intelligence[:, self.day])  # (2,)
-        defence = self.defence(eff, warn)
+        held = np.zeros((2, R * C))  # each side's defence power on the cells it stands on
+        rr, uu = np.nonzero(self.present)
+        held[w.side[uu], rr * C + self.pos[rr, uu]] = (self.strength * eff * w.defence)[rr, uu]
         # Who assaults, and where: the weakest takeable neighbour (first in the tie order).
         units = self.pairs(self.present & (self.cohesion >= r.assault_cohesion))
         takeable = units.takeable()
         draw = self.draws(rng.ASSAULT, units.r, units.u)
         go = any8(takeable) & (draw < w.tempo[units.side, self.day])
         a = units.take(go)
-        choice = np.where(takeable[go], defence[a.nb_flat], np.inf).argmin(1)
+        options = takeable[go]
+        k_row, k_col = np.nonzero(options)
+        cand = np.full(options.shape, np.inf)
+        cand[k_row, k_col] = self.defence_at(
+            held, 1 - a.side[k_row], a.base[k_row], a.nb[k_row, k_col], warn
+        )
+        choice = cand.argmin(1)
         target = a.nb[np.arange(len(a)), choice]
         t_flat = a.base + target
+        t_defence = cand[np.arange(len(a)), choice]
         self.assaulted = np.zeros((R, U), bool)
         self.assaulted[a.r, a.u] = True
         # Fire along each assault: each unit's fire shared over its engagements.
@@ -351,7 +368,7 @@ class Batch:
         # Capture chances from the pre-combat snapshot.
         power = (w.attack * self.strength * eff)[a.r, a.u]
         attack = np.bincount(t_flat, weights=power, minlength=R * C)
-        p = rules.capture_probability(attack[t_flat], defence[t_flat], r.breakthrough_ratio)
+        p = rules.capture_probability(attack[t_flat], t_defence, r.breakthrough_ratio)
         falls = self.draws(rng.CAPTURE, a.r, target) < p
         captured = np.zeros(R * C, bool)
         captured[t_flat[falls]] = True

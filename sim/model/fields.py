@@ -51,6 +51,31 @@ def moore_sum(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def window_table(shape: tuple[int, int]) -> np.ndarray:
+    """(H·W, 9) flat index of each cell's 3×3 window in moore_sum's order, -1 off the map."""
+    h, w = shape
+    r, c = np.divmod(np.arange(h * w), w)
+    out = np.full((h * w, 9), -1, np.int64)
+    for k, (dy, dx) in enumerate((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)):
+        rr, cc = r + dy, c + dx
+        ok = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+        out[ok, k] = rr[ok] * w + cc[ok]
+    return out
+
+
+def moore_sum_at(
+    flat: np.ndarray, base: np.ndarray, cells: np.ndarray, table: np.ndarray
+) -> np.ndarray:
+    """moore_sum of maps stored flat (map m's cell c at m·H·W + c), only at the given
+    cells (`base` = m·H·W of each); same terms in the same order, so the same bits."""
+    window = table[cells]
+    out = np.zeros(cells.shape, flat.dtype)
+    for k in range(9):
+        idx = window[..., k]
+        out += np.where(idx >= 0, flat[base + np.maximum(idx, 0)], 0)
+    return out
+
+
 def _window(n: int, d: int) -> tuple[slice, slice]:
     """Target and source slices along one axis so that target[i] = source[i + d]."""
     if d >= 0:

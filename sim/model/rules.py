@@ -35,11 +35,16 @@ def fires_output(fires, strength, eff, intelligence):
     return fires * strength * eff * (0.5 + 0.5 * intelligence)
 
 
-def defence_field(held, cover, warn, support: float, ground: float):
-    """Defence of each cell: `ground` (mines, drones, outposts: no held cell is free to walk
+def defence(held, around, cover, warn, support: float, ground: float):
+    """Defence of a cell: `ground` (mines, drones, outposts: no held cell is free to walk
     into) plus the defence power `held` of the unit on it plus `support` of each neighbouring
-    friendly unit's, all scaled by terrain cover and warning."""
-    return cover * warn * (ground + held + support * (moore_sum(held) - held))
+    friendly unit's (`around` is the 3×3 sum of `held`), all scaled by cover and warning."""
+    return cover * warn * (ground + held + support * (around - held))
+
+
+def defence_field(held, cover, warn, support: float, ground: float):
+    """`defence` of every cell of a map of the holders' defence power."""
+    return defence(held, moore_sum(held), cover, warn, support, ground)
 
 
 def capture_probability(attack, defence, ratio: float):
