@@ -110,8 +110,6 @@ class Engine:
             m.lost = np.zeros_like(m.strength)
 
     def phase(self, name: str) -> None:
-        if self.kind == "batch" and name == "supply":
-            name = "supply_phase"
         getattr(self.m, name)()
 
     def phases(self, *names: str) -> None:

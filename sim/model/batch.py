@@ -116,7 +116,7 @@ class Batch:
         self.pos = np.where(self.arrived, w.cell0[None, :], -1)
         self.strength = np.broadcast_to(w.strength0, (r, u)).copy()
         self.cohesion = np.ones((r, u))
-        self.supply = np.ones((r, u))
+        self.supply_level = np.ones((r, u))
         self.cut_off = np.zeros((r, u), bool)
         self.losses = np.zeros((r, 2))
         self.firers = np.flatnonzero((w.fires > 0) & (w.fires_range >= 1))
@@ -201,14 +201,8 @@ class Batch:
     def step(self) -> None:
         self.start_owner = self.owner.copy()
         self.lost = np.zeros_like(self.strength)
-        self.arrivals()
-        self.sensing()
-        self.supply_phase()
-        self.fires()
-        self.assault()
-        self.movement()
-        self.recovery()
-        self.record()
+        for phase in rules.PHASES:
+            getattr(self, phase)()
         self.day += 1
 
     def arrivals(self) -> None:
@@ -255,7 +249,7 @@ class Batch:
             detected |= enemy & (seen | (sensed & (u_draw < w.intelligence[s, self.day])))
         self.detected = detected
 
-    def supply_phase(self) -> None:
+    def supply(self) -> None:
         w, r = self.w, self.w.rules
         self.fed = np.zeros((2, len(self.reps) * self.cells), bool)
         for s in (ATTACKER, DEFENDER):
@@ -269,8 +263,10 @@ class Batch:
             on_fed = self.at(fed, mine, False).astype(bool)
             on_road = self.at(near_road, mine, False).astype(bool)
             target = np.where(on_fed, np.where(on_road, 1.0, r.offroad_supply), 0.0)
-            stepped = rules.supply_step(self.supply, target, r.supply_recovery, r.supply_decay)
-            self.supply = np.where(mine, stepped, self.supply)
+            stepped = rules.supply_step(
+                self.supply_level, target, r.supply_recovery, r.supply_decay
+            )
+            self.supply_level = np.where(mine, stepped, self.supply_level)
             cut = mine & ~on_fed
             self.log_mask("pocket_formed", cut & ~self.cut_off)
             self.cut_off = np.where(mine, cut, self.cut_off)
@@ -293,7 +289,7 @@ class Batch:
             & (dist <= w.fires_range[f][None, :, None])
         )
         n = valid.sum(2)
-        eff = rules.effectiveness(self.cohesion[:, f], self.supply[:, f])
+        eff = rules.effectiveness(self.cohesion[:, f], self.supply_level[:, f])
         out = rules.fires_output(
             w.fires[f], self.strength[:, f], eff, w.intelligence[w.side[f], self.day]
         )
@@ -327,7 +323,7 @@ class Batch:
         w, r = self.w, self.w.rules
         R, U, C = len(self.reps), len(self.slots), self.cells
         occ = self.occupancy().ravel()
-        eff = rules.effectiveness(self.cohesion, self.supply)
+        eff = rules.effectiveness(self.cohesion, self.supply_level)
         warn = rules.warning(r.warning_bonus, w.intelligence[:, self.day])  # (2,)
         held = np.zeros((2, R * C))  # each side's defence power on the cells it stands on
         rr, uu = np.nonzero(self.present)
@@ -481,7 +477,9 @@ class Batch:
         lost_share = np.where(before > 0, self.lost / np.where(before > 0, before, 1.0), 0.0)
         assaulted = self.assaulted.astype(np.float64)
         quiet = ((self.lost == 0) & ~self.assaulted).astype(np.float64)
-        stepped = rules.cohesion_step(self.cohesion, lost_share, assaulted, quiet, self.supply, r)
+        stepped = rules.cohesion_step(
+            self.cohesion, lost_share, assaulted, quiet, self.supply_level, r
+        )
         self.cohesion = np.where(present, stepped, self.cohesion)
         self.remove(present & (self.strength < r.min_strength))
 
@@ -497,7 +495,7 @@ class Batch:
         self.series["front_km"][:, d] = fields.front_length(self.grid(self.owner)) * w.cell_km
         mine = present & (w.side == DEFENDER)
         count = mine.sum(1)
-        fed = (mine & (self.supply >= 0.5)).sum(1)
+        fed = (mine & (self.supply_level >= 0.5)).sum(1)
         self.series["supplied_defender"][:, d] = np.where(count > 0, fed / np.maximum(count, 1), 0)
         changed = self.owner[:, w.place_cell] != self.start_owner[:, w.place_cell]
         self.log_mask("place_captured", changed)
@@ -513,7 +511,7 @@ class Batch:
             "arrived": self.arrived.copy(),
             "strength": np.where(dead, 0.0, self.strength),
             "cohesion": np.where(dead, 0.0, self.cohesion),
-            "supply": np.where(dead, 0.0, self.supply),
+            "supply": np.where(dead, 0.0, self.supply_level),
         }
 
     def result(self) -> RunResult:

@@ -169,14 +169,8 @@ class SalientModel(mesa.Model):
     def step(self) -> None:
         self.today = Day()
         self.start_owner = self.owner.copy()
-        self.arrivals()
-        self.sensing()
-        self.supply()
-        self.fires()
-        self.assault()
-        self.movement()
-        self.recovery()
-        self.record()
+        for phase in rules.PHASES:
+            getattr(self, phase)()
         self.day += 1
         if self.day >= self.world.days:
             self.running = False

@@ -11,6 +11,9 @@ import numpy as np
 
 from sim.model.fields import moore_sum
 
+# The day, in order: each phase reads the state the previous one left (docs/model.md, §3).
+PHASES = ("arrivals", "sensing", "supply", "fires", "assault", "movement", "recovery", "record")
+
 
 def effectiveness(cohesion, supply):
     """Fighting value of a unit: half its nominal value when broken or out of supply,
