@@ -449,11 +449,13 @@ class Batch:
             need = where_walkers(~goes & (walkers.side == s))
             if need.any():
                 away[s] = fields.distance(~own[s], cap, needed=need, extra=speed).ravel()
+        units = walkers
         for k in range(1, speed + 1):
             occ = self.occupancy().ravel()
-            units = self.pairs(self.present & (w.speed >= k)[None, :])
-            tired = worn[units.r, units.u]
-            units = units.take(tired | ~any8(units.takeable()))
+            if k > 1:  # walkers fast enough for another cell, from where they now stand
+                fast = w.speed[walkers.u] >= k
+                units = Pairs(self, walkers.r[fast], walkers.u[fast])
+                units = units.take(worn[units.r, units.u] | ~any8(units.takeable()))
             tired = worn[units.r, units.u]
             held = units.at_neighbours(self.owner.ravel(), -1) == units.side[:, None]
             free = held & (units.at_neighbours(occ, 0) == -1)
