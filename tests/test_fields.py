@@ -388,3 +388,38 @@ def test_moore_sum_at_equals_moore_sum_bit_for_bit(h, w, maps, seed):
     m = rng.integers(0, maps, 20)
     got = fields.moore_sum_at(x.ravel(), m * h * w, cells, table)
     assert np.array_equal(got, full.reshape(maps, -1)[m, cells])
+
+
+def _chebyshev_brute(mask: np.ndarray, cap: int) -> np.ndarray:
+    h, w = mask.shape
+    out = np.full((h, w), cap)
+    points = np.argwhere(mask)
+    if len(points):
+        ii, jj = np.mgrid[0:h, 0:w]
+        for a, b in points:
+            out = np.minimum(out, np.maximum(abs(ii - a), abs(jj - b)))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 8),
+    st.sampled_from([1, 5, 8, 63, 64, 65, 70]),
+    st.integers(0, 2**31),
+    st.integers(0, 2),
+)
+def test_distance_early_stop_is_exact_where_walkers_look(h, w, seed, extra):
+    """Both growth paths (64-bit rows up to 64 columns, bool maps beyond) give the brute-force
+    distance, and with `needed` they are exact up to the farthest needed cell + 1 + extra."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((3, h, w)) < rng.random() * 0.3
+    needed = rng.random((3, h, w)) < 0.1
+    cap = h + w
+    full = fields.distance(mask, cap)
+    early = fields.distance(mask, cap, needed=needed, extra=extra)
+    for m in range(3):
+        brute = _chebyshev_brute(mask[m], cap)
+        assert np.array_equal(full[m], brute)
+        if mask[m].any() and needed[m].any():
+            exact = brute <= brute[needed[m]].max() + 1 + extra
+            assert np.array_equal(early[m][exact], brute[exact])
