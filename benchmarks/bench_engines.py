@@ -101,7 +101,7 @@ def main() -> None:
     reps, ref = (50, 1) if args.quick else (args.replicates, args.reference)
     for name, path in SCENARIOS.items():
         engines(name, path, reps, ref)
-    totals = [250, 500] if args.quick else [500, 1000, 2000, 4000]
+    totals = [250, 500] if args.quick else [500, 1000, 2000]
     memory(SCENARIOS["kursk"], totals, chunk=250)
 
 

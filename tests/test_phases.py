@@ -23,23 +23,16 @@ def engine(request):
 
 
 # ---- 1. arrivals ---------------------------------------------------------------------------
+def reinforced(units, name: str, date: str, men: int, cell: list[int]):
+    """OWNER with `units` and one attacker reinforcement of 400-men units entering at `cell`."""
+    wave = {"date": date, "men": men, "unit_strength": 400, "kind": "inf", "cells": [cell]}
+    return tiny(OWNER, units, attacker_reinforcements={name: wave})
+
+
 def test_reinforcement_appears_on_its_day_and_cell(engine):
-    w = tiny(
-        OWNER,
-        [("A", 0, 0, 500), ("D", 2, 4, 500)],
-        attacker_reinforcements={
-            "late": {
-                "date": "2025-01-03",
-                "men": 400,
-                "unit_strength": 400,
-                "kind": "inf",
-                "cells": [[0, 3]],
-            }
-        },
-    )
+    w = reinforced([("A", 0, 0, 500), ("D", 2, 4, 500)], "late", "2025-01-03", 400, [0, 3])
     e = Engine(engine, w)
-    slot = 1  # attacker initial units come first, then defender's, then reinforcements
-    slot = int(np.flatnonzero(np.array(w.group) == "late")[0])
+    slot = int(np.flatnonzero(np.array(w.group) == "late")[0])  # after all initial units
     e.step(2)
     assert not e.state()["arrived"][slot]
     e.step(1)
@@ -50,19 +43,7 @@ def test_reinforcement_appears_on_its_day_and_cell(engine):
 
 
 def test_reinforcement_waits_while_entry_cell_is_taken_lower_slot_first(engine):
-    w = tiny(
-        OWNER,
-        [("A", 0, 3, 500), ("D", 2, 4, 500)],
-        attacker_reinforcements={
-            "pair": {
-                "date": "2025-01-01",
-                "men": 800,
-                "unit_strength": 400,
-                "kind": "inf",
-                "cells": [[0, 2]],
-            }
-        },
-    )
+    w = reinforced([("A", 0, 3, 500), ("D", 2, 4, 500)], "pair", "2025-01-01", 800, [0, 2])
     e = Engine(engine, w)
     first, second = np.flatnonzero(np.array(w.group) == "pair")
     e.step(1)
