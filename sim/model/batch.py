@@ -61,23 +61,6 @@ class Pairs:
     def __len__(self) -> int:
         return len(self.r)
 
-    def take(self, keep: np.ndarray) -> Pairs:
-        out = object.__new__(Pairs)
-        out.b, out.r, out.u, out.side, out.pos = (
-            self.b,
-            self.r[keep],
-            self.u[keep],
-            self.side[keep],
-            self.pos[keep],
-        )
-        out.base, out.on_map, out.nb, out.nb_flat = (
-            self.base[keep],
-            self.on_map[keep],
-            self.nb[keep],
-            self.nb_flat[keep],
-        )
-        return out
-
     def at_neighbours(self, flat_cells: np.ndarray, fill) -> np.ndarray:
         """Values of a (R·cells) array at each pair's 8 neighbours; `fill` off the map."""
         return np.where(self.on_map, flat_cells[self.nb_flat], fill)
@@ -141,6 +124,18 @@ class Batch:
         """Value of a (R, cells) array at each unit's cell; `fill` where `where` is False."""
         flat = np.arange(len(self.reps))[:, None] * self.cells + np.where(where, self.pos, 0)
         return np.where(where, cells.ravel()[flat], fill)
+
+    def contact(self) -> np.ndarray:
+        """(2, R·cells): cells next to enemy-held ground each side may take (a unit there is
+        in contact); read at a unit's own cell instead of looking at its 8 neighbours."""
+        out = np.zeros((2, len(self.reps) * self.cells), bool)
+        for s in (ATTACKER, DEFENDER):
+            takeable = (self.owner != s) & self.objective[s][None, :]
+            out[s] = fields.dilate(self.grid(takeable), 1).ravel()
+        return out
+
+    def in_contact(self, rows: np.ndarray, slots: np.ndarray, contact: np.ndarray) -> np.ndarray:
+        return contact[self.w.side[slots], rows * self.cells + self.pos[rows, slots]]
 
     def occupancy(self) -> np.ndarray:
         occ = np.full((len(self.reps), self.cells), -1, np.int64)
@@ -329,12 +324,12 @@ class Batch:
         rr, uu = np.nonzero(self.present)
         held[w.side[uu], rr * C + self.pos[rr, uu]] = (self.strength * eff * w.defence)[rr, uu]
         # Who assaults, and where: the weakest takeable neighbour (first in the tie order).
-        units = self.pairs(self.present & (self.cohesion >= r.assault_cohesion))
-        takeable = units.takeable()
-        draw = self.draws(rng.ASSAULT, units.r, units.u)
-        go = any8(takeable) & (draw < w.tempo[units.side, self.day])
-        a = units.take(go)
-        options = takeable[go]
+        rows, slots = np.nonzero(self.present & (self.cohesion >= r.assault_cohesion))
+        draw = self.draws(rng.ASSAULT, rows, slots)
+        go = self.in_contact(rows, slots, self.contact())
+        go &= draw < w.tempo[w.side[slots], self.day]
+        a = Pairs(self, rows[go], slots[go])
+        options = a.takeable()
         k_row, k_col = np.nonzero(options)
         cand = np.full(options.shape, np.inf)
         cand[k_row, k_col] = self.defence_at(
@@ -418,10 +413,12 @@ class Batch:
             return
         cap = self.h + self.wd
         worn = self.cohesion < r.withdraw_cohesion
-        walkers = self.pairs(self.present & (w.speed >= 1)[None, :])
-        walkers = walkers.take(worn[walkers.r, walkers.u] | ~any8(walkers.takeable()))
-        if len(walkers) == 0:
+        contact = self.contact()  # no cell changes hands while units move
+        rows, slots = np.nonzero(self.present & (w.speed >= 1)[None, :])
+        walk = worn[rows, slots] | ~self.in_contact(rows, slots, contact)
+        if not walk.any():
             return
+        walkers = Pairs(self, rows[walk], slots[walk])
         own = [self.grid(self.owner == s) for s in (ATTACKER, DEFENDER)]
 
         def where_walkers(which: np.ndarray) -> np.ndarray:
@@ -453,9 +450,11 @@ class Batch:
         for k in range(1, speed + 1):
             occ = self.occupancy().ravel()
             if k > 1:  # walkers fast enough for another cell, from where they now stand
-                fast = w.speed[walkers.u] >= k
-                units = Pairs(self, walkers.r[fast], walkers.u[fast])
-                units = units.take(worn[units.r, units.u] | ~any8(units.takeable()))
+                rows, slots = walkers.r, walkers.u
+                keep = (w.speed[slots] >= k) & (
+                    worn[rows, slots] | ~self.in_contact(rows, slots, contact)
+                )
+                units = Pairs(self, rows[keep], slots[keep])
             tired = worn[units.r, units.u]
             held = units.at_neighbours(self.owner.ravel(), -1) == units.side[:, None]
             free = held & (units.at_neighbours(occ, 0) == -1)
