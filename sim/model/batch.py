@@ -103,6 +103,10 @@ class Batch:
         self.cut_off = np.zeros((r, u), bool)
         self.losses = np.zeros((r, 2))
         self.firers = np.flatnonzero((w.fires > 0) & (w.fires_range >= 1))
+        self.fed = np.zeros((2, r, self.cells), bool)
+        self.near_road = np.zeros((2, r, self.cells), bool)
+        self._networks_owner: np.ndarray | None = None
+        self._networks_drones = np.zeros(2, np.int64)
         self.day = 0
         self.series = {name: np.zeros((r, w.days)) for name in SERIES}
         self.events: list[np.ndarray] = []
@@ -244,16 +248,31 @@ class Batch:
             detected |= enemy & (seen | (sensed & (u_draw < w.intelligence[s, self.day])))
         self.detected = detected
 
+    def networks(self) -> None:
+        """Each side's supply reach and the cells beside its open road net, recomputed only
+        for replicates whose ground changed since they were last computed (and for all when
+        a drone range changed): connected components are the costliest pass of a day."""
+        w = self.w
+        drones = w.drone_range[:, self.day]
+        if self._networks_owner is None or (drones != self._networks_drones).any():
+            rows = np.arange(len(self.reps))
+        else:
+            rows = np.flatnonzero((self.owner != self._networks_owner).any(1))
+        self._networks_owner, self._networks_drones = self.owner.copy(), drones
+        if len(rows) == 0:
+            return
+        for s in (ATTACKER, DEFENDER):
+            own = self.grid(self.owner[rows] == s)
+            self.fed[s, rows] = fields.reach(own, w.source[s], True).reshape(len(rows), -1)
+            cut = w.road & own & ~fields.dilate(~own, int(drones[1 - s]))
+            net = fields.reach(cut, w.source[s] & w.road, True)
+            self.near_road[s, rows] = fields.dilate(net, 1).reshape(len(rows), -1)
+
     def supply(self) -> None:
         w, r = self.w, self.w.rules
-        self.fed = np.zeros((2, len(self.reps) * self.cells), bool)
+        self.networks()
         for s in (ATTACKER, DEFENDER):
-            own = self.grid(self.owner == s)
-            fed = fields.reach(own, w.source[s], True)
-            drones = fields.dilate(~own, int(w.drone_range[1 - s, self.day]))
-            roads = w.road & own & ~drones
-            near_road = fields.dilate(fields.reach(roads, w.source[s] & w.road, True), 1)
-            self.fed[s] = fed.ravel()
+            fed, near_road = self.fed[s], self.near_road[s]
             mine = self.present & (w.side == s)
             on_fed = self.at(fed, mine, False).astype(bool)
             on_road = self.at(near_road, mine, False).astype(bool)
@@ -382,7 +401,7 @@ class Batch:
         r = self.w.rules
         owner = units.at_neighbours(self.owner.ravel(), -1)
         ok = (owner == units.side[:, None]) & (units.at_neighbours(occ, 0) == -1)
-        ok &= units.side_at_neighbours(self.fed, False)
+        ok &= units.side_at_neighbours(self.fed.reshape(2, -1), False)
         taken = np.zeros(len(self.reps) * self.cells, bool)
         pending = np.ones(len(units), bool)
         moved = np.zeros(len(units), bool)
