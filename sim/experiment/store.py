@@ -1,8 +1,9 @@
 """The one writer of results: `results/<scenario-name>-<hash>/`.
 
-Layout: `manifest.json` (resolved scenario, hash, seed, versions, tasks done, status),
+Layout: `manifest.json` (resolved scenario, hash, seed, design, versions, status),
 `design.parquet`, `series/part-*.parquet` and `events/part-*.parquet` (one pair per finished
-task, written to a temporary name and renamed, so a crash never leaves half a part),
+task, named by its design point and replicates, written to a temporary name and renamed, so a
+crash never leaves half a part: the parts on disk are the record of which tasks are done),
 `summary.parquet` and `report.html`. A rerun of the same scenario resumes from the parts on
 disk; a scenario whose hash differs lands in another folder and never mixes with them.
 """
