@@ -295,22 +295,43 @@ class SalientModel(mesa.Model):
         """5. Each unit in contact assaults with probability = its side's tempo, against the
         weakest adjacent enemy cell. Fire is exchanged along each assault (Lanchester square
         law); the cell falls with a chance set by the force ratio; its holder retreats to a
-        free, supplied neighbour or is lost, and the first of its assailants moves in."""
+        free, supplied neighbour or is lost, and the first of its assailants moves in.
+        Every decision is taken from the state at the start of the phase."""
         w, r = self.world, self.world.rules
-        units = self.present()
         occ = self.occupied()
         warn = [rules.warning(r.warning_bonus, float(w.intelligence[s, self.day])) for s in (0, 1)]
+        defence = self._defence(warn)
+        target = self._targets(defence)
+        loss = self._fire_along_assaults(target, occ, warn)
+        captured = self._captures(target, defence)
+        for slot in sorted(loss):
+            self._lose(self.units[slot], loss[slot])
+        for cell in captured:
+            self.owner.flat[cell] = 1 - self.owner.flat[cell]
+        ousted = self._fall_back(captured, occ)
+        for cell in captured:  # the first assailant that still holds its own cell moves in
+            for slot in sorted(target):
+                if target[slot] == cell and slot not in ousted:
+                    self.units[slot].cell = self.cell_at(cell)
+                    break
+
+    def _defence(self, warn: list[float]) -> np.ndarray:
+        """Defence of every cell for the side holding it (rules.defence_field)."""
+        w, r = self.world, self.world.rules
         held = np.zeros((2, *w.shape))
-        for u in units:
+        for u in self.present():
             held[u.side].flat[u.flat] = u.strength * u.eff * float(w.defence[u.slot])
-        defence = np.where(
+        return np.where(
             self.owner == ATTACKER,
             rules.defence_field(held[0], w.cover, warn[0], r.support, r.ground_defence),
             rules.defence_field(held[1], w.cover, warn[1], r.support, r.ground_defence),
         )
-        # Decisions from the snapshot.
+
+    def _targets(self, defence: np.ndarray) -> dict[int, int]:
+        """slot → the cell it assaults today: the weakest takeable neighbour, first in order."""
+        w, r = self.world, self.world.rules
         target: dict[int, int] = {}
-        for u in units:
+        for u in self.present():
             if not self.in_contact(u) or u.cohesion < r.assault_cohesion:
                 continue
             if not self.draw(rng.ASSAULT, u.slot) < float(w.tempo[u.side, self.day]):
@@ -323,7 +344,16 @@ class SalientModel(mesa.Model):
                     best = n
             target[u.slot] = best
         self.today.assaulted = set(target)
-        # Fire along each assault: shares of each unit's fire over its engagements.
+        return target
+
+    def _fire_along_assaults(
+        self, target: dict[int, int], occ: dict[int, int], warn: list[float]
+    ) -> dict[int, float]:
+        """Men each engaged unit loses: every unit's fire is shared over its engagements (the
+        assault it makes and those made on it); a defender's cover and warning divide what it
+        suffers and multiply what it returns."""
+        w = self.world
+        units = self.present()
         fire = {u.slot: float(w.firepower[u.slot]) * u.strength * u.eff for u in units}
         against: dict[int, list[int]] = {u.slot: [] for u in units}  # slot → its assailants
         for slot, cell in target.items():
@@ -336,6 +366,8 @@ class SalientModel(mesa.Model):
         share = {s: fire[s] / n for s, n in engagements.items() if n > 0}
         loss: dict[int, float] = {}
         for u in units:
+            if not engagements[u.slot]:
+                continue
             incoming = 0.0
             for i in against[u.slot]:
                 incoming += share[i]
@@ -345,9 +377,13 @@ class SalientModel(mesa.Model):
                 total = total + rules.return_fire(
                     share[j], float(w.cover.flat[target[u.slot]]), warn[1 - u.side]
                 )
-            if engagements[u.slot]:
-                loss[u.slot] = total
-        # Capture chances from the pre-combat snapshot.
+            loss[u.slot] = total
+        return loss
+
+    def _captures(self, target: dict[int, int], defence: np.ndarray) -> list[int]:
+        """Cells that fall: each attacked cell's chance from its assailants' combined power
+        against its defence (both from the start of the phase)."""
+        w, r = self.world, self.world.rules
         attack: dict[int, float] = {}
         for slot in sorted(target):
             u = self.units[slot]
@@ -360,13 +396,13 @@ class SalientModel(mesa.Model):
             )
             if self.draw(rng.CAPTURE, cell) < p:
                 captured.append(cell)
-        for slot in sorted(loss):
-            self._lose(self.units[slot], loss[slot])
-        fed = self.today.fed
-        for cell in captured:
-            self.owner.flat[cell] = 1 - self.owner.flat[cell]
-        # Holders of captured cells fall back to their first free, held, supplied neighbour;
-        # a unit that loses a cell to a lower slot tries its next one in the next round.
+        return captured
+
+    def _fall_back(self, captured: list[int], occ: dict[int, int]) -> set[int]:
+        """Holders of captured cells fall back to their first free, held, supplied neighbour;
+        one that loses a cell to a lower slot tries its next in the next round; a holder left
+        with none is lost. Returns the slots that were driven off."""
+        r, fed = self.world.rules, self.today.fed
         pending = sorted(occ[cell] for cell in captured if cell in occ)
         ousted = set(pending)
         taken: set[int] = set()
@@ -393,12 +429,7 @@ class SalientModel(mesa.Model):
         for slot in sorted(s for s in ousted if self.units[s].flat in captured):
             u = self.units[slot]
             self._remove(u, u.strength)
-        # The first assailant of each captured cell that still holds its own ground advances.
-        for cell in captured:
-            for slot in sorted(target):
-                if target[slot] == cell and slot not in ousted:
-                    self.units[slot].cell = self.cell_at(cell)
-                    break
+        return ousted
 
     def movement(self) -> None:
         """6. Out of contact, attackers close on the nearest ground they may take, defenders on the
