@@ -115,14 +115,6 @@ def brute_edge(h, w):
     return [[i in (0, h - 1) or j in (0, w - 1) for j in range(w)] for i in range(h)]
 
 
-def brute_shifted(x, dy, dx, fill):
-    h, w = len(x), len(x[0])
-    return [
-        [x[i + dy][j + dx] if 0 <= i + dy < h and 0 <= j + dx < w else fill for j in range(w)]
-        for i in range(h)
-    ]
-
-
 def assert_stack_matches_single(stack, fn):
     """fn(stack)[k] must equal fn(stack[k]) exactly, for every k; returns fn(stack)."""
     out = fn(stack)
@@ -343,83 +335,3 @@ def test_edge(shape):
     out = fields.edge(shape)
     assert out.dtype == bool and out.shape == shape
     assert out.tolist() == brute_edge(*shape)
-
-
-# ----------------------------------------------------------------------------- shifted
-
-
-@SETTINGS
-@given(
-    number_stacks(np.int64),
-    st.sampled_from((*fields.NEIGHBOURS, (0, 0))),
-    st.integers(-5, 5),
-)
-def test_shifted(stack, step, fill):
-    dy, dx = step
-    out = assert_stack_matches_single(stack, lambda x: fields.shifted(x, dy, dx, fill))
-    for k in range(stack.shape[0]):
-        assert out[k].tolist() == brute_shifted(stack[k].tolist(), dy, dx, fill)
-
-
-@SETTINGS
-@given(bool_stacks(), st.sampled_from(fields.NEIGHBOURS), st.booleans())
-def test_shifted_bool_masks(stack, step, fill):
-    dy, dx = step
-    out = assert_stack_matches_single(stack, lambda x: fields.shifted(x, dy, dx, fill))
-    assert out.dtype == bool
-    for k in range(stack.shape[0]):
-        assert out[k].tolist() == brute_shifted(stack[k].tolist(), dy, dx, fill)
-
-
-def test_neighbours_are_the_eight_moore_steps_orthogonal_first():
-    assert len(set(fields.NEIGHBOURS)) == 8 and (0, 0) not in fields.NEIGHBOURS
-    assert all(abs(dy) + abs(dx) == 1 for dy, dx in fields.NEIGHBOURS[:4])
-    assert all(abs(dy) == abs(dx) == 1 for dy, dx in fields.NEIGHBOURS[4:])
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 3), st.integers(0, 2**31))
-def test_moore_sum_at_equals_moore_sum_bit_for_bit(h, w, maps, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.random((maps, h, w)) * rng.integers(0, 2, (maps, h, w))
-    full = fields.moore_sum(x)
-    table = fields.window_table((h, w))
-    cells = rng.integers(0, h * w, 20)
-    m = rng.integers(0, maps, 20)
-    got = fields.moore_sum_at(x.ravel(), m * h * w, cells, table)
-    assert np.array_equal(got, full.reshape(maps, -1)[m, cells])
-
-
-def _chebyshev_brute(mask: np.ndarray, cap: int) -> np.ndarray:
-    h, w = mask.shape
-    out = np.full((h, w), cap)
-    points = np.argwhere(mask)
-    if len(points):
-        ii, jj = np.mgrid[0:h, 0:w]
-        for a, b in points:
-            out = np.minimum(out, np.maximum(abs(ii - a), abs(jj - b)))
-    return out
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    st.integers(1, 8),
-    st.sampled_from([1, 5, 8, 63, 64, 65, 70]),
-    st.integers(0, 2**31),
-    st.integers(0, 2),
-)
-def test_distance_early_stop_is_exact_where_walkers_look(h, w, seed, extra):
-    """Both growth paths (64-bit rows up to 64 columns, bool maps beyond) give the brute-force
-    distance, and with `needed` they are exact up to the farthest needed cell + 1 + extra."""
-    rng = np.random.default_rng(seed)
-    mask = rng.random((3, h, w)) < rng.random() * 0.3
-    needed = rng.random((3, h, w)) < 0.1
-    cap = h + w
-    full = fields.distance(mask, cap)
-    early = fields.distance(mask, cap, needed=needed, extra=extra)
-    for m in range(3):
-        brute = _chebyshev_brute(mask[m], cap)
-        assert np.array_equal(full[m], brute)
-        if mask[m].any() and needed[m].any():
-            exact = brute <= brute[needed[m]].max() + 1 + extra
-            assert np.array_equal(early[m][exact], brute[exact])

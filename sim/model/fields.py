@@ -25,19 +25,6 @@ _ORTHOGONAL = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
 _MOORE = np.ones((3, 3), bool)
 
 
-def _pad(x: np.ndarray, r: int, value=0) -> np.ndarray:
-    width = [(0, 0)] * (x.ndim - 2) + [(r, r), (r, r)]
-    return np.pad(x, width, constant_values=value)
-
-
-def shifted(x: np.ndarray, dy: int, dx: int, fill=0) -> np.ndarray:
-    """out[..., i, j] = x[..., i + dy, j + dx], `fill` outside the map."""
-    h, w = x.shape[-2:]
-    k = max(abs(dy), abs(dx), 1)
-    p = _pad(x, k, fill)
-    return p[..., k + dy : k + dy + h, k + dx : k + dx + w]
-
-
 def moore_sum(x: np.ndarray) -> np.ndarray:
     """Sum over each cell's 3×3 neighbourhood (itself included), zero outside the map.
     Terms are added in a fixed order (rows of the window top to bottom, each left to right),
