@@ -218,3 +218,32 @@ def test_console_script_runs_as_a_process(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: {bad}:")
     assert "Traceback" not in proc.stderr
+
+
+def test_rerun_with_another_chunk_neither_duplicates_nor_loses_runs(tmp_path):
+    args = [
+        "run",
+        str(CLASSROOM),
+        "--replicates",
+        "12",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--set",
+        "days=20",
+    ]
+    assert sim(*args, "--chunk", "5").exit_code == 0
+    (folder,) = tmp_path.iterdir()
+    first = sorted((folder / "series").glob("part-*.parquet"))
+    first[-1].unlink()  # replicates 10–11 lost, as if the run had died
+    (folder / "events" / first[-1].name).unlink()
+    assert sim(*args, "--chunk", "4").exit_code == 0
+    from sim.experiment.store import ResultsDir
+
+    series = ResultsDir(folder).series()
+    counts = series.groupby("replicate").size()
+    assert sorted(counts.index) == list(range(12)) and (counts == 20).all()
+    fresh = tmp_path / "fresh"
+    assert sim(*args[:-5], "--out", str(fresh), "--quiet", "--set", "days=20").exit_code == 0
+    (other,) = fresh.iterdir()
+    pd.testing.assert_frame_equal(series, ResultsDir(other).series())

@@ -31,8 +31,16 @@ def compile_checked(loaded: Loaded) -> World:
         raise loaded.source.error(exc.path, str(exc)) from None
 
 
-def blocks(n: int, size: int) -> list[range]:
-    return [range(first, min(first + size, n)) for first in range(0, n, size)]
+def blocks(missing: list[int], size: int) -> list[range]:
+    """Tasks of at most `size` consecutive replicates covering the `missing` ones."""
+    out: list[range] = []
+    for k in sorted(missing):
+        last = out[-1] if out else None
+        if last is not None and last.stop == k and len(last) < size:
+            out[-1] = range(last.start, k + 1)
+        else:
+            out.append(range(k, k + 1))
+    return out
 
 
 def run_scenario(
@@ -50,12 +58,8 @@ def run_scenario(
     design = pd.DataFrame({"point": [0]})
     store = ResultsDir.open(root, s.name, resolved, design, s.seed, engine, fresh=fresh)
     dates = pd.date_range(s.start, periods=s.days, freq="D")
-    done = store.done()
-    todo = [
-        b
-        for b in blocks(s.replicates, chunk or DEFAULT_CHUNK[engine])
-        if store.part_name(0, b.start, b.stop - 1) not in done
-    ]
+    missing = sorted(set(range(s.replicates)) - store.covered(0))
+    todo = blocks(missing, chunk or DEFAULT_CHUNK[engine])
     run = ENGINES[engine]
     with tqdm(
         total=s.replicates,

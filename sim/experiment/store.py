@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +24,7 @@ import pandas as pd
 
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
 
+_PART = re.compile(r"part-p(?P<point>\d+)-r(?P<first>\d+)-(?P<last>\d+)\.parquet")
 PACKAGES = ("salient", "numpy", "scipy", "mesa", "pandas", "pyarrow", "pydantic", "plotly")
 
 
@@ -128,6 +130,19 @@ class ResultsDir:
         events = {p.name for p in (self.path / "events").glob("part-*.parquet")}
         return series & events
 
+    def covered(self, point: int) -> set[int]:
+        """Replicates of a design point whose part is done, whatever chunking wrote it."""
+        out: set[int] = set()
+        for name in self.done():
+            match = _PART.fullmatch(name)
+            if match and int(match["point"]) == point:
+                out.update(range(int(match["first"]), int(match["last"]) + 1))
+        return out
+
+    def _parts(self, sub: str) -> list[Path]:
+        done = self.done()
+        return sorted(p for p in (self.path / sub).glob("part-*.parquet") if p.name in done)
+
     def write_part(self, point: int, result: RunResult, dates: pd.DatetimeIndex) -> None:
         reps = result.replicates
         name = self.part_name(point, int(reps.min()), int(reps.max()))
@@ -156,14 +171,14 @@ class ResultsDir:
         _atomic_write(self.path / "series" / name, lambda p: frame.to_parquet(p, index=False))
 
     def series(self, columns: list[str] | None = None) -> pd.DataFrame:
-        parts = sorted((self.path / "series").glob("part-*.parquet"))
+        parts = self._parts("series")
         if not parts:
             return pd.DataFrame(columns=["point", "replicate", "day", "date", *SERIES])
         frame = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
         return frame.sort_values(["point", "replicate", "day"], ignore_index=True)
 
     def events(self) -> pd.DataFrame:
-        parts = sorted((self.path / "events").glob("part-*.parquet"))
+        parts = self._parts("events")
         if not parts:
             return pd.DataFrame(columns=["point", "replicate", "day", "kind", "index"])
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
