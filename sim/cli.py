@@ -111,7 +111,13 @@ def run(
     extra = [f"replicates={replicates}"] * (replicates is not None)
     extra += [f"seed={seed}"] * (seed is not None)
     loaded = load(scenario, [*sets, *extra])
-    store, world = run_scenario(loaded, out, engine, chunk, fresh=fresh, progress=not quiet)
+    try:
+        store, world = run_scenario(loaded, out, engine, chunk, fresh=fresh, progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(
+            "\ninterrupted: finished tasks are kept; run the same command to resume", err=True
+        )
+        sys.exit(130)
     figures = build(store, loaded.scenario, world)
     rows = key_table_rows(figures)
     width = max(len(a) for a, _ in rows)

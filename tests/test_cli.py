@@ -247,3 +247,36 @@ def test_rerun_with_another_chunk_neither_duplicates_nor_loses_runs(tmp_path):
     assert sim(*args[:-5], "--out", str(fresh), "--quiet", "--set", "days=20").exit_code == 0
     (other,) = fresh.iterdir()
     pd.testing.assert_frame_equal(series, ResultsDir(other).series())
+
+
+def test_ctrl_c_keeps_finished_tasks_and_the_rerun_completes(tmp_path):
+    import signal
+    import time
+
+    exe = str(Path(sys.executable).with_name("sim"))
+    args = [
+        exe,
+        "run",
+        str(CLASSROOM),
+        "--replicates",
+        "400",
+        "--chunk",
+        "20",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("*/series/part-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "run the same command to resume" in err
+    assert subprocess.run(args, capture_output=True, text=True).returncode == 0
+    (folder,) = tmp_path.iterdir()
+    from sim.experiment.store import ResultsDir
+
+    counts = ResultsDir(folder).series(["point", "replicate", "day"]).groupby("replicate").size()
+    assert sorted(counts.index) == list(range(400)) and (counts == 120).all()
