@@ -198,18 +198,35 @@ def test_assault_exchanges_lanchester_fire_and_targets_weakest_cell(engine):
 
 
 def test_empty_undefended_cell_is_taken(engine):
-    # No defender unit covers (1,4): defence 0 → capture is certain.
+    # No unit covers (1,3) or (1,4) and ground_defence is 0: defence 0, capture is certain.
+    # The attacker at (0,4) chooses S (1,4) before the diagonal (1,3): first of the weakest.
     w = tiny(
         ["AAAAA", "DDDDD"],
         [("A", 0, 4, 500), ("D", 1, 0, 500)],
         homeland=["AAAAA", "AAAAA"],
         attacker_tempo=1.0,
+        rules={"ground_defence": 0.0},
     )
     e = Engine(engine, w)
     e.phases("arrivals", "sensing", "supply", "fires", "assault")
     owner = e.state()["owner"]
-    assert owner[1, 3] == 0 or owner[1, 4] == 0  # the first of the weakest (S before diagonals)
-    assert owner[1, 4] == 0
+    assert owner[1, 4] == 0 and owner[1, 3] == 1
+
+
+def test_ground_defence_makes_an_empty_cell_hard_to_take():
+    """With ground defence far above the assault's power, empty cells almost never fall."""
+    from sim.model import batch
+
+    w = tiny(
+        ["AAAAA", "DDDDD"],
+        [("A", 0, 4, 500), ("D", 1, 0, 500)],
+        homeland=["AAAAA", "AAAAA"],
+        attacker_tempo=1.0,
+        rules={"ground_defence": 5000},
+    )
+    b = batch.Batch(w, range(500))
+    b.step()
+    assert (b.owner.reshape(500, 2, 5)[:, 1, 4] == 0).mean() < 0.02
 
 
 def test_defender_with_no_supplied_neighbour_is_lost_when_its_cell_falls(engine):
