@@ -141,17 +141,23 @@ def compile_world(loaded: Loaded) -> World:
         ):
             slots[key].append(value)
 
+    def listed(cells, side_index: int, path: tuple) -> list[int]:
+        """Flat indices of listed [row, col] cells, each held by the side at the start."""
+        flat = [c[0] * w + c[1] for c in cells]
+        for j, c in enumerate(flat):
+            if m.owner.ravel()[c] != side_index:
+                raise FieldError(
+                    (*path, "cells", j), f"cell is not held by the {SIDES[side_index]}"
+                )
+        return flat
+
     for side_index, side_name in enumerate(SIDES):
         spec = getattr(s.sides, side_name)
         for gi, g in enumerate(spec.units):
             path = ("sides", side_name, "units", gi)
             if g.cells is not None:
-                cells = [c[0] * w + c[1] for c in g.cells]
+                cells = listed(g.cells, side_index, path)
                 for j, c in enumerate(cells):
-                    if m.owner.ravel()[c] != side_index:
-                        raise FieldError(
-                            (*path, "cells", j), f"cell is not held by the {side_name}"
-                        )
                     if c in occupied:
                         raise FieldError((*path, "cells", j), "another unit is already there")
                     occupied.add(c)
@@ -171,12 +177,7 @@ def compile_world(loaded: Loaded) -> World:
         for name, rf in spec.reinforcements.items():
             path = ("sides", side_name, "reinforcements", name)
             if rf.cells is not None:
-                entry = [c[0] * w + c[1] for c in rf.cells]
-                for j, c in enumerate(entry):
-                    if m.owner.ravel()[c] != side_index:
-                        raise FieldError(
-                            (*path, "cells", j), f"entry cell is not held by the {side_name}"
-                        )
+                entry = listed(rf.cells, side_index, path)
             else:
                 entry = zone_cells(m, side_index, rf.zone or "edge")
                 if not entry:
