@@ -20,11 +20,12 @@ def bad_input_exits(func):
 
     @wraps(func)
     def wrapper(*args, **kwargs):
+        from sim.experiment.execute import ClusterError
         from sim.experiment.store import StoreError
 
         try:
             return func(*args, **kwargs)
-        except (ScenarioError, StoreError) as exc:
+        except (ScenarioError, StoreError, ClusterError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)
 
@@ -72,7 +73,7 @@ def schema() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--replicates", type=click.IntRange(1, 1_000_000), help="Runs (overrides file).")
+@click.option("--replicates", type=click.IntRange(1, 1_000_000), help="Runs (per design point).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (overrides file).")
 @click.option(
     "--out",
@@ -89,6 +90,13 @@ def schema() -> None:
     help="batch: numpy (fast); reference: the Mesa model.",
 )
 @click.option("--chunk", type=click.IntRange(1, 100_000), help="Replicates per task.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    help="Local worker processes (default: all cores; 1 runs in this process).",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://host:8786.")
+@click.option("--dry-run", is_flag=True, help="Print the design and an estimate; run nothing.")
 @click.option("--fresh", is_flag=True, help="Discard earlier parts of this scenario first.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @overrides
@@ -100,31 +108,89 @@ def run(
     out: Path,
     engine: str,
     chunk: int | None,
+    workers: int | None,
+    scheduler: str | None,
+    dry_run: bool,
     fresh: bool,
     quiet: bool,
     sets: tuple[str, ...],
 ) -> None:
-    """Run a scenario's Monte Carlo replicates and write results/<name>-<hash>/."""
-    from sim.experiment.execute import run_scenario
-    from sim.viz.report import build, key_table_rows
+    """Run a scenario's (or a study's) Monte Carlo replicates into results/<name>-<hash>/."""
+    from sim.experiment import execute
 
-    extra = [f"replicates={replicates}"] * (replicates is not None)
-    extra += [f"seed={seed}"] * (seed is not None)
-    loaded = load(scenario, [*sets, *extra])
+    loaded = load(scenario, sets)
+    extra = [f"seed={seed}"] * (seed is not None)
+    if replicates is not None:
+        where = "sweep.replicates" if loaded.scenario.sweep else "replicates"
+        extra.append(f"{where}={replicates}")
+    if extra:
+        loaded = load(scenario, [*sets, *extra])
+    study = execute.plan(loaded)
+    workers = workers or execute.default_workers()
+    if dry_run:
+        _print_plan(study, engine, workers, scheduler)
+        return
     try:
-        store, world = run_scenario(loaded, out, engine, chunk, fresh=fresh, progress=not quiet)
+        store = execute.run_study(
+            study, out, engine, chunk, fresh, workers, scheduler, progress=not quiet
+        )
     except KeyboardInterrupt:
         click.echo(
             "\ninterrupted: finished tasks are kept; run the same command to resume", err=True
         )
         sys.exit(130)
-    figures = build(store, loaded.scenario, world)
-    rows = key_table_rows(figures)
-    width = max(len(a) for a, _ in rows)
+    _finish(store, study, engine)
+
+
+def _print_plan(study, engine: str, workers: int, scheduler: str | None) -> None:
+    from sim.experiment import design, execute
+
+    click.echo(design.describe(study.design))
+    slots = 1 if scheduler else workers
+    guess = execute.estimate(study, engine, slots)
+    days = study.loaded.scenario.days
     click.echo(
-        f"\n{loaded.scenario.name}: salient {world.territory0:,.0f} km² on "
-        f"{loaded.scenario.start}, {loaded.scenario.replicates} runs ({engine} engine)"
+        f"\n{study.design.runs:,} runs of {days} days ({engine} engine); "
+        f"about {guess.seconds / 60:,.1f} min on {slots} worker(s) and "
+        f"{guess.bytes / 1e6:,.1f} MB on disk"
+        + (" (per worker of the cluster)" if scheduler else "")
     )
-    for a, b in rows:
-        click.echo(f"  {a:<{width}}  {b}")
+
+
+def _finish(store, study, engine: str) -> None:
+    """Summarise, write the report, print the key figures (or the study's table)."""
+    import pandas as pd
+
+    from sim.analysis.study import effect_ranges, summarise
+    from sim.viz.report import build, key_table_rows
+
+    summary = summarise(store, study)
+    store.write_summary(summary.bands, summary.outcomes, summary.sensitivity)
+    figures = build(store, study, summary)
+    store.set_status("complete")
+    s, d, world = study.loaded.scenario, study.design, study.worlds[0]
+    click.echo(
+        f"\n{s.name}: salient {world.territory0:,.0f} km² on {s.start}, "
+        f"{d.points} point(s) × {d.replicates} runs ({engine} engine)"
+    )
+    if d.points == 1:
+        rows = key_table_rows(figures)
+        width = max(len(a) for a, _ in rows)
+        for a, b in rows:
+            click.echo(f"  {a:<{width}}  {b}")
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 50):
+            click.echo(
+                summary.outcomes.head(40).to_string(index=False, float_format="{:.3g}".format)
+            )
+            if d.kind == "grid":
+                click.echo(
+                    "\nHow far each input moves each outcome (max − min of its main effect):"
+                )
+                click.echo(
+                    effect_ranges(summary.sensitivity).to_string(float_format="{:.3g}".format)
+                )
+            elif len(summary.sensitivity):
+                click.echo("\nSobol indices (95% intervals):")
+                click.echo(summary.sensitivity.to_string(index=False, float_format="{:.3f}".format))
     click.echo(f"\nresults: {store.path}\nreport:  {store.path / 'report.html'}")

@@ -1,16 +1,33 @@
-"""Run a scenario's replicates in tasks (design point × block of replicates) and hand each
-finished task to the store. Replicate k always draws the same numbers, so the blocks can be
-run in any order, resumed, or split differently without changing a single result."""
+"""Run a study: tasks of (design point, block of replicates) through one executor.
+
+The executor is anything with the `concurrent.futures.Executor` interface: in-process for one
+worker, a process pool for local workers, or a Dask cluster's executor. The driver keeps a
+bounded number of tasks in flight and hands each finished one to the store as it completes,
+so memory is set by the chunk size, not by the number of runs. Replicate k of a point always
+draws the same numbers, so tasks may finish in any order, be retried on another worker, or be
+resumed after a crash without changing a single result.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import io
+import math
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
-from sim.experiment.store import ResultsDir
+from sim.experiment import design as designs
+from sim.experiment.store import ResultsDir, versions
 from sim.model import batch, reference
 from sim.model.result import RunResult
 from sim.model.world import World, compile_world
@@ -21,6 +38,14 @@ ENGINES: dict[str, Callable[[World, list[int]], RunResult]] = {
     "reference": reference.run,
 }
 DEFAULT_CHUNK = {"batch": 250, "reference": 10}
+MIN_CHUNK = {
+    "batch": 25,
+    "reference": 1,
+}  # below this the batch engine's passes are mostly overhead
+
+
+class ClusterError(Exception):
+    """A Dask cluster that cannot run this study (unreachable, or other versions)."""
 
 
 def compile_checked(loaded: Loaded) -> World:
@@ -29,6 +54,31 @@ def compile_checked(loaded: Loaded) -> World:
         return compile_world(loaded)
     except FieldError as exc:
         raise loaded.source.error(exc.path, str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Study:
+    """Everything a run needs, checked: the design and every point's compiled world."""
+
+    loaded: Loaded
+    design: designs.Design
+    worlds: list[World]
+    dates: pd.DatetimeIndex
+
+    @property
+    def name(self) -> str:
+        return self.loaded.scenario.name
+
+
+def plan(loaded: Loaded) -> Study:
+    """Build the design and compile every point: all bad input is refused here, before any
+    run starts."""
+    design = designs.build(loaded)
+    worlds = [
+        compile_checked(designs.point_loaded(loaded, design, p)) for p in range(design.points)
+    ]
+    s = loaded.scenario
+    return Study(loaded, design, worlds, pd.date_range(s.start, periods=s.days, freq="D"))
 
 
 def blocks(missing: list[int], size: int) -> list[range]:
@@ -43,32 +93,195 @@ def blocks(missing: list[int], size: int) -> list[range]:
     return out
 
 
-def run_scenario(
-    loaded: Loaded,
+def chunk_size(study: Study, engine: str, slots: int) -> int:
+    """The default block: the engine's preferred size, smaller when a study has fewer points
+    than workers so that every worker gets a share (never below MIN_CHUNK)."""
+    size = DEFAULT_CHUNK[engine]
+    if study.design.points < slots:
+        per_worker = math.ceil(study.design.replicates * study.design.points / slots)
+        size = min(size, max(MIN_CHUNK[engine], per_worker))
+    return size
+
+
+def simulate(world: World, engine: str, replicates: list[int]) -> RunResult:
+    """The task body, the same on every executor."""
+    return ENGINES[engine](world, replicates)
+
+
+class InProcess(Executor):
+    """One worker: run each task when submitted (the same interface as a pool)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            future.set_exception(exc)
+        return future
+
+
+def _worker_init(parent: int) -> None:
+    """Local workers leave Ctrl-C to the driver and exit if the driver dies (SIGKILL)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def worker_versions() -> dict[str, str]:
+    from sim.experiment.store import versions as v
+
+    return v()
+
+
+def _check_cluster(client) -> None:
+    mine = versions()
+    for address, theirs in client.run(worker_versions).items():
+        for pkg in ("salient", "numpy", "python"):
+            if theirs.get(pkg) != mine.get(pkg):
+                raise ClusterError(
+                    f"Dask worker {address} runs {pkg} {theirs.get(pkg)}, this driver "
+                    f"{mine.get(pkg)}: install the same version on both for identical results"
+                )
+
+
+@contextlib.contextmanager
+def executor(workers: int, scheduler: str | None = None) -> Iterator[tuple[Executor, int]]:
+    """The executor and how many tasks it runs at once."""
+    if scheduler:
+        from distributed import Client
+
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        try:
+            _check_cluster(client)
+            slots = max(1, sum(client.nthreads().values()))
+            yield client.get_executor(pure=False), slots  # every task is its own
+        finally:
+            client.close()
+        return
+    if workers <= 1:
+        yield InProcess(), 1
+        return
+    pool = ProcessPool(workers)
+    try:
+        yield pool, workers
+    except BaseException:
+        pool.kill()
+        raise
+    else:
+        pool.shutdown()
+
+
+class ProcessPool(Executor):
+    """`ProcessPoolExecutor` with spawned workers (Mesa sets spawn anyway) that can be killed
+    at once on Ctrl-C instead of finishing their tasks."""
+
+    def __init__(self, workers: int) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def kill(self) -> None:
+        processes = list((self.pool._processes or {}).values())  # no public way before 3.14
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            p.kill()
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def run_study(
+    study: Study,
     root: Path,
     engine: str = "batch",
     chunk: int | None = None,
     fresh: bool = False,
+    workers: int = 1,
+    scheduler: str | None = None,
     progress: bool = True,
-) -> tuple[ResultsDir, World]:
-    """Run every replicate not yet on disk; returns the results folder and the world."""
-    world = compile_checked(loaded)
-    s = loaded.scenario
+) -> ResultsDir:
+    """Run every (point, replicate) not yet on disk and return the results folder."""
+    s, d = study.loaded.scenario, study.design
     resolved = s.model_dump(mode="json", by_alias=True)
-    design = pd.DataFrame({"point": [0]})
-    store = ResultsDir.open(root, s.name, resolved, design, s.seed, engine, fresh=fresh)
-    dates = pd.date_range(s.start, periods=s.days, freq="D")
-    missing = sorted(set(range(s.replicates)) - store.covered(0))
-    todo = blocks(missing, chunk or DEFAULT_CHUNK[engine])
-    run = ENGINES[engine]
-    with tqdm(
-        total=s.replicates,
-        initial=s.replicates - sum(len(b) for b in todo),
-        unit="run",
-        disable=not progress,
-        desc=s.name,
-    ) as bar:
-        for block in todo:
-            store.write_part(0, run(world, list(block)), dates)
-            bar.update(len(block))
-    return store, world
+    store = ResultsDir.open(root, s.name, resolved, d.table, s.seed, engine, fresh=fresh)
+    covered = store.coverage()
+    missing = {p: sorted(set(range(d.replicates)) - covered.get(p, set())) for p in range(d.points)}
+    left = {p: len(m) for p, m in missing.items() if m}
+    with executor(workers, scheduler) as (pool, slots):
+        size = chunk or chunk_size(study, engine, slots)
+        tasks = iter([(p, b) for p, m in missing.items() for b in blocks(m, size)])
+        with tqdm(
+            total=d.runs,
+            initial=d.runs - sum(left.values()),
+            unit="run",
+            disable=not progress,
+            desc=s.name,
+            smoothing=0.1,
+        ) as bar:
+
+            def show() -> None:
+                if d.points > 1:
+                    bar.set_postfix_str(f"points {d.points - len(left)}/{d.points}")
+
+            show()
+            running: dict[Future, tuple[int, range]] = {}
+            while True:
+                while len(running) < 2 * slots and (task := next(tasks, None)) is not None:
+                    p, b = task
+                    running[pool.submit(simulate, study.worlds[p], engine, list(b))] = task
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: (running[f][0], running[f][1].start)):
+                    p, b = running.pop(future)
+                    store.write_part(p, future.result(), study.dates)
+                    left[p] -= len(b)
+                    if not left[p]:
+                        del left[p]
+                    bar.update(len(b))
+                    show()
+    return store
+
+
+@dataclass(frozen=True)
+class Estimate:
+    seconds: float
+    bytes: int
+
+
+def estimate(study: Study, engine: str, slots: int) -> Estimate:
+    """Time and disk of a study from a pilot of point 0 (a few replicates, all days). Rough:
+    the batch engine is faster per replicate in the larger blocks of a real run."""
+    pilot = list(range(min(study.design.replicates, 20 if engine == "batch" else 2)))
+    start = time.perf_counter()
+    result = simulate(study.worlds[0], engine, pilot)
+    seconds = (time.perf_counter() - start) / len(pilot)
+    size = 0
+    for frame in ResultsDir.frames(0, result, study.dates):
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        size += buffer.tell()
+    runs = study.design.runs
+    return Estimate(runs * seconds / slots, runs * size // len(pilot))

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
@@ -76,6 +77,8 @@ class ResultsDir:
         digest = scenario_hash(resolved)
         path = Path(root) / f"{name}-{digest}"
         store = cls(path)
+        for stale in path.glob("**/.*.tmp"):  # half-written by a process that died
+            stale.unlink()
         if path.exists() and (path / "manifest.json").exists() and not fresh:
             manifest = store.manifest()
             if (
@@ -130,22 +133,39 @@ class ResultsDir:
         events = {p.name for p in (self.path / "events").glob("part-*.parquet")}
         return series & events
 
-    def covered(self, point: int) -> set[int]:
-        """Replicates of a design point whose part is done, whatever chunking wrote it."""
-        out: set[int] = set()
+    def coverage(self) -> dict[int, set[int]]:
+        """Replicates of each design point whose part is done, whatever chunking wrote it."""
+        out: dict[int, set[int]] = {}
         for name in self.done():
             match = _PART.fullmatch(name)
-            if match and int(match["point"]) == point:
-                out.update(range(int(match["first"]), int(match["last"]) + 1))
+            if match:
+                first, last = int(match["first"]), int(match["last"])
+                out.setdefault(int(match["point"]), set()).update(range(first, last + 1))
         return out
 
-    def _parts(self, sub: str) -> list[Path]:
+    def covered(self, point: int) -> set[int]:
+        return self.coverage().get(point, set())
+
+    def _parts(self, sub: str, point: int | None = None) -> list[Path]:
         done = self.done()
-        return sorted(p for p in (self.path / sub).glob("part-*.parquet") if p.name in done)
+        pattern = "part-*.parquet" if point is None else f"part-p{point:05d}-*.parquet"
+        return sorted(p for p in (self.path / sub).glob(pattern) if p.name in done)
 
     def write_part(self, point: int, result: RunResult, dates: pd.DatetimeIndex) -> None:
         reps = result.replicates
         name = self.part_name(point, int(reps.min()), int(reps.max()))
+        frame, events = self.frames(point, result, dates)
+        # Events first: a part counts as done only once its series file exists too.
+        _atomic_write(self.path / "events" / name, lambda p: events.to_parquet(p, index=False))
+        _atomic_write(self.path / "series" / name, lambda p: frame.to_parquet(p, index=False))
+        self.record_done()
+
+    @staticmethod
+    def frames(
+        point: int, result: RunResult, dates: pd.DatetimeIndex
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The series and events tables of one task, as its parts hold them."""
+        reps = result.replicates
         r, days = result.series["territory"].shape
         frame = pd.DataFrame(
             {
@@ -166,9 +186,22 @@ class ResultsDir:
                 "index": ev[:, 3],
             }
         )
-        # Events first: a part counts as done only once its series file exists too.
-        _atomic_write(self.path / "events" / name, lambda p: events.to_parquet(p, index=False))
-        _atomic_write(self.path / "series" / name, lambda p: frame.to_parquet(p, index=False))
+        return frame, events
+
+    def record_done(self) -> None:
+        """List the finished tasks in the manifest (for people and tools; a resume trusts the
+        parts themselves, which a crash between the two writes cannot contradict)."""
+        manifest = self.manifest()
+        manifest["done"] = sorted(self.done())
+        self.write_manifest(manifest)
+
+    def territory(self, point: int) -> np.ndarray:
+        """(replicates, days) territory of one design point, reading only its parts."""
+        parts = self._parts("series", point)
+        columns = ["replicate", "day", "territory"]
+        one = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
+        one = one.sort_values(["replicate", "day"])
+        return one["territory"].to_numpy().reshape(one["replicate"].nunique(), -1)
 
     def series(self, columns: list[str] | None = None) -> pd.DataFrame:
         parts = self._parts("series")
@@ -183,8 +216,19 @@ class ResultsDir:
             return pd.DataFrame(columns=["point", "replicate", "day", "kind", "index"])
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
-    def write_summary(self, summary: pd.DataFrame) -> None:
-        _atomic_write(self.path / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
+    def write_summary(
+        self, bands: pd.DataFrame, outcomes: pd.DataFrame, sensitivity: pd.DataFrame
+    ) -> None:
+        """summary.parquet (daily bands per point), outcomes.parquet (one row per point) and
+        sensitivity.parquet (main effects or Sobol indices)."""
+        for name, frame in (
+            ("summary", bands),
+            ("outcomes", outcomes),
+            ("sensitivity", sensitivity),
+        ):
+            _atomic_write(
+                self.path / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False)
+            )
 
     def write_report(self, html: str) -> None:
         _atomic_write(self.path / "report.html", lambda p: p.write_text(html, encoding="utf-8"))

@@ -48,14 +48,20 @@ class Source:
     file: str
     lines: dict[FieldPath, int] = field(default_factory=dict)
     overrides: dict[FieldPath, str] = field(default_factory=dict)
+    base: Source | None = None  # the scenario a study builds on
+    swept: dict[FieldPath, FieldPath] = field(default_factory=dict)  # field → its sweep entry
 
     def locate(self, path: FieldPath) -> tuple[str, int | None, str]:
         for opath, text in self.overrides.items():
             if opath == path[: len(opath)]:  # the error lies in what the override set
                 return f"--set {text}", None, _dotted(path)
+        for spath, entry in self.swept.items():
+            if spath == path[: len(spath)]:  # the error lies in a value the sweep set
+                return (*self.locate(entry)[:2], _dotted(path))
         for prefix in (path[:i] for i in range(len(path), -1, -1)):
-            if prefix in self.lines:
-                return self.file, self.lines[prefix], _dotted(path)
+            for src in (self, self.base):
+                if src is not None and prefix in src.lines:
+                    return src.file, src.lines[prefix], _dotted(path)
         return self.file, None, _dotted(path)
 
     def error(self, path: FieldPath, message: str) -> ScenarioError:
@@ -305,13 +311,46 @@ def validate(data: Any, src: Source) -> Loaded:
     return Loaded(scenario, src, arrays)
 
 
-def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Loaded:
-    """Read, override, validate. Raises ScenarioError only."""
-    path = Path(path)
-    src = Source(str(path))
-    data = parse_yaml(_read_text(path, str(path)), src)
+def _merge(base: dict, over: dict) -> dict:
+    """`over` laid on `base`: sections merge, any other value replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if both else value
+    return out
+
+
+def _read(path: Path, src: Source) -> Any:
+    data = parse_yaml(_read_text(path, src.file), src)
     if isinstance(data, dict):
         _layer_files(data, path.parent, src)
+    return data
+
+
+def _with_base(data: dict, path: Path, src: Source) -> dict:
+    """A study names the scenario it varies (`base: ../kursk_2024.yaml`) and overrides only
+    what it changes, so the scenario is written once."""
+    rel = data.pop("base")
+    if not isinstance(rel, str) or Path(rel).suffix not in (".yaml", ".yml"):
+        raise src.error(("base",), "expected the path of a .yaml scenario file")
+    base_path = path.parent / rel
+    src.base = Source(str(base_path))
+    base = _read(base_path, src.base)
+    if not isinstance(base, dict):
+        raise src.error(("base",), f"{rel} is not a scenario")
+    if "base" in base:
+        raise src.base.error(("base",), "a base scenario cannot have a base of its own")
+    return _merge(base, data)
+
+
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Loaded:
+    """Read, lay the study over its base, override, validate. Raises ScenarioError only."""
+    path = Path(path)
+    src = Source(str(path))
+    data = _read(path, src)
+    if isinstance(data, dict):
+        if "base" in data:
+            data = _with_base(data, path, src)
         for text in overrides:
             fpath, value = parse_override(text)
             src.overrides[apply_override(data, fpath, value, text)] = text

@@ -274,6 +274,57 @@ class Observation(Strict):
     source: str = Field("", max_length=500, description="Who said it, where.")
 
 
+SweepValue = bool | int | float | dt.date | str
+MAX_POINTS = 100_000  # a design beyond this is a typo, not a study
+
+
+class Parameter(Strict):
+    """One swept input in its long form: values (grid) or a range (LHS, Sobol), optionally
+    for the step of a schedule that starts on `from`."""
+
+    values: list[SweepValue] | None = Field(None, min_length=1, description="Grid levels.")
+    range: tuple[SweepValue, SweepValue] | None = Field(
+        None, description="[low, high] sampled by LHS or Sobol (numbers or dates)."
+    )
+    from_: dt.date | None = Field(
+        None,
+        alias="from",
+        description="Sweep the schedule's value from this date until its next step (date).",
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one(self) -> Parameter:
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give exactly one of values (grid) or range (lhs, sobol)")
+        return self
+
+
+class Sweep(Strict):
+    """A Monte Carlo study: every design point runs `replicates` times with the same seeds
+    (common random numbers), so points differ only by their inputs."""
+
+    design: Literal["grid", "lhs", "sobol"] = Field(
+        "grid", description="grid: every combination; lhs: Latin hypercube; sobol: Saltelli."
+    )
+    replicates: int | None = Field(
+        None, ge=1, le=1_000_000, description="Runs per design point (default: replicates)."
+    )
+    points: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_POINTS,
+        description="lhs: number of points; sobol: base sample N (a power of 2), giving "
+        "N·(k+2) points for k parameters.",
+    )
+    parameters: dict[str, list[SweepValue] | Parameter] = Field(
+        min_length=1,
+        description="Dotted scenario path → levels [..], or {values|range, from}.",
+    )
+    # how parameters fit the design is checked by sim.experiment.design, which names the line
+
+
 class Scenario(Strict):
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
@@ -293,6 +344,7 @@ class Scenario(Strict):
     sides: Sides
     report: Report = Field(default_factory=Report)
     observed: list[Observation] = Field(default_factory=list, description="Territory history.")
+    sweep: Sweep | None = Field(None, description="Design of a Monte Carlo study (optional).")
 
     @property
     def end(self) -> dt.date:

@@ -12,10 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sim import __version__
-from sim.analysis.summary import KeyFigures, key_figures, summary_table, territory_matrix
+from sim.analysis.study import Summary
+from sim.analysis.summary import KeyFigures, key_figures
+from sim.experiment.execute import Study
 from sim.experiment.store import ResultsDir
-from sim.model.world import World
-from sim.scenario.schema import Scenario
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 TERRITORY = "Territory held by the defender (km²)"
@@ -137,25 +137,65 @@ text-align:left}}.meta{{color:#666;font-size:.9em}}.desc{{white-space:pre-wrap}}
 <p class="meta">{meta_html}</p><table>{rows}</table>{"".join(parts)}</body></html>"""
 
 
-def build(store: ResultsDir, scenario: Scenario, world: World) -> KeyFigures:
-    """Summarise a results folder, write summary.parquet and report.html, mark it complete."""
-    territory = territory_matrix(store.series(["point", "replicate", "day", "territory"]))
-    summary = summary_table(territory, scenario.start)
-    store.write_summary(summary)
-    figures = key_figures(territory, scenario.start, world.territory0, scenario.report)
-    chart = fan_chart(
-        summary,
-        scenario.observed,
-        title=f"{scenario.name}: territory held, {territory.shape[0]} runs",
+def medians_chart(bands: pd.DataFrame, design_table: pd.DataFrame, limit: int = 12) -> go.Figure:
+    """The median curve of each design point (the first `limit`), one colour each."""
+    fig = go.Figure()
+    params = [c for c in design_table.columns if c != "point"]
+    for p, one in bands.groupby("point", sort=True):
+        if p >= limit:
+            break
+        label = ", ".join(f"{c.rsplit('.', 1)[-1]}={design_table.at[p, c]}" for c in params)
+        fig.add_trace(
+            go.Scatter(
+                x=pd.to_datetime(one["date"]),
+                y=one["q50"],
+                mode="lines",
+                name=f"point {p}: {label}",
+                line={"color": PALETTE[p % len(PALETTE)], "dash": ("solid", "dash")[p // 7 % 2]},
+            )
+        )
+    fig.update_layout(
+        title=f"Median territory held, design points 0–{min(limit, len(design_table)) - 1}",
+        xaxis_title="Date",
+        yaxis_title=TERRITORY,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
     )
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def outcome_rows(outcomes: pd.DataFrame, limit: int = 30) -> list[tuple[str, str]]:
+    """One table row per design point: its inputs, then its outcomes."""
+    rows = []
+    for _, r in outcomes.head(limit).iterrows():
+        cells = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()]
+        rows.append((f"point {int(r['point'])}", "; ".join(cells[1:])))
+    return rows
+
+
+def build(store: ResultsDir, study: Study, summary: Summary) -> KeyFigures:
+    """Write report.html for a finished study; returns point 0's key figures."""
+    scenario, world = study.loaded.scenario, study.worlds[0]
+    territory = store.territory(0)
+    figures = key_figures(territory, scenario.start, world.territory0, scenario.report)
+    first = summary.bands[summary.bands["point"] == 0]
+    title = f"{scenario.name}: territory held, {territory.shape[0]} runs"
+    charts = [
+        fan_chart(
+            first, scenario.observed, title=title + (" (point 0)" * (study.design.points > 1))
+        )
+    ]
+    rows = key_table_rows(figures)
+    if study.design.points > 1:
+        charts.append(medians_chart(summary.bands, study.design.table))
+        rows = outcome_rows(summary.outcomes)
     meta = {
         "seed": str(scenario.seed),
-        "replicates": str(territory.shape[0]),
+        "design": f"{study.design.kind}, {study.design.points} points",
+        "replicates per point": str(territory.shape[0]),
         "salient at start": f"{world.territory0:,.0f} km²",
         "version": __version__,
     }
-    store.write_report(
-        page(scenario.name, scenario.description, meta, key_table_rows(figures), [chart])
-    )
-    store.set_status("complete")
+    store.write_report(page(scenario.name, scenario.description, meta, rows, charts))
     return figures

@@ -1,0 +1,248 @@
+"""Designs of a study: which scenarios (design points) a sweep runs.
+
+A design is a table — one row per point, one column per swept parameter (a dotted scenario
+path) — stored as `design.parquet`. Grids are full factorials; LHS comes from
+`scipy.stats.qmc`; Sobol designs are Saltelli samples from SALib so SALib can analyse them.
+Every point is turned into a complete scenario and validated before anything runs, and an
+error names the sweep entry (file and line) that caused it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from sim.scenario.load import FieldPath, Loaded, ScenarioError, validate
+from sim.scenario.schema import MAX_POINTS, Parameter, Scenario
+
+SWEEPABLE = ("map", "places", "rules", "sides")  # the rest fixes what a run is, not its inputs
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept parameter: where it goes, and the schedule step it sets (if any)."""
+
+    name: str  # the dotted path as written
+    path: FieldPath
+    step: dt.date | None  # sweep the value of a schedule from this date on
+    kind: type  # float, int, dt.date, or object (values taken as written)
+    values: list[Any] | None = None  # grid levels
+    low: Any = None
+    high: Any = None
+
+
+@dataclass(frozen=True)
+class Design:
+    kind: str  # single | grid | lhs | sobol
+    axes: list[Axis]
+    table: pd.DataFrame  # `point` and one column per axis name
+    replicates: int
+    seed: int
+    problem: dict[str, Any] | None = field(default=None)  # SALib's problem (sobol)
+
+    @property
+    def points(self) -> int:
+        return len(self.table)
+
+    @property
+    def runs(self) -> int:
+        return self.points * self.replicates
+
+    def values(self, point: int) -> dict[str, Any]:
+        row = self.table.iloc[point]
+        return {a.name: _plain(row[a.name]) for a in self.axes}
+
+
+def _plain(v: Any) -> Any:
+    """numpy/pandas scalars as plain Python values (manifest, YAML, error messages)."""
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _path(name: str) -> FieldPath:
+    return tuple(int(p) if p.isdigit() else p for p in name.split("."))
+
+
+def _at(data: Any, path: FieldPath) -> Any:
+    node = data
+    for part in path:
+        ok = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        )
+        if not ok:
+            raise KeyError(part)
+        node = node[part]
+    return node
+
+
+def _is_schedule(v: Any) -> bool:
+    if isinstance(v, list):
+        return all(isinstance(s, dict) and "from" in s for s in v)
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _kind(current: Any, step: dt.date | None) -> type:
+    if step is not None:
+        return float
+    if isinstance(current, bool):
+        return object
+    for t in (int, float, dt.date):
+        if isinstance(current, t):
+            return t
+    return object
+
+
+def data_of(loaded: Loaded) -> dict[str, Any]:
+    """The scenario as plain data with every default filled in (what points are made from)."""
+    return loaded.scenario.model_dump(mode="python", by_alias=True)
+
+
+def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
+    sweep, src = loaded.scenario.sweep, loaded.source
+    ranged = sweep.design in ("lhs", "sobol")
+    out = []
+    for name, spec in sweep.parameters.items():
+        where = ("sweep", "parameters", name)
+        path = _path(name)
+        if not isinstance(path[0], str) or path[0] not in SWEEPABLE:
+            raise src.error(where, f"only fields under {', '.join(SWEEPABLE)} can be swept")
+        try:
+            current = _at(data, path)
+        except KeyError:
+            raise src.error(where, "no such field in the scenario") from None
+        spec = spec if isinstance(spec, Parameter) else Parameter(values=spec)
+        if isinstance(current, dict | list) and not _is_schedule(current):
+            raise src.error(where, "a section, not a value: name one of its fields")
+        if spec.from_ is not None and not _is_schedule(current):
+            raise src.error(where, "'from' applies to a schedule (tempo, intelligence, …)")
+        kind = _kind(current, spec.from_)
+        if ranged != (spec.range is not None):
+            need = "range: [low, high]" if ranged else "a list of values"
+            raise src.error(where, f"a {sweep.design} design needs {need}")
+        if spec.range is None:
+            out.append(Axis(name, path, spec.from_, kind, values=list(spec.values)))
+            continue
+        low, high = spec.range
+        numeric = kind in (int, float) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)
+        )
+        dated = kind is dt.date and all(isinstance(v, dt.date) for v in (low, high))
+        if not (numeric or dated):
+            raise src.error(where, f"range needs two {'dates' if kind is dt.date else 'numbers'}")
+        if not low < high:
+            raise src.error(where, "range needs low < high")
+        out.append(Axis(name, path, spec.from_, kind, low=low, high=high))
+    return out
+
+
+def _scale(axis: Axis, u: np.ndarray) -> list[Any]:
+    """Unit-interval samples onto an axis; dates and integers rounded to whole values."""
+    if axis.kind is dt.date:
+        span = (axis.high - axis.low).days
+        return [axis.low + dt.timedelta(days=round(x * span)) for x in u]
+    x = axis.low + u * (axis.high - axis.low)
+    return [round(v) for v in x] if axis.kind is int else [float(v) for v in x]
+
+
+def build(loaded: Loaded) -> Design:
+    """The design of a scenario: one point without a sweep, else the sweep's points."""
+    s: Scenario = loaded.scenario
+    sweep = s.sweep
+    if sweep is None:
+        return Design("single", [], pd.DataFrame({"point": [0]}), s.replicates, s.seed)
+    src = loaded.source
+    axes = _axes(loaded, data_of(loaded))
+    replicates = sweep.replicates or s.replicates
+    problem = None
+    if sweep.design == "grid":
+        n = int(np.prod([len(a.values) for a in axes], dtype=float))
+        if n > MAX_POINTS:
+            raise src.error(("sweep", "parameters"), f"{n:,} grid points; at most {MAX_POINTS:,}")
+        columns = list(zip(*itertools.product(*(a.values for a in axes)), strict=True))
+    else:
+        if sweep.points is None:
+            raise src.error(("sweep",), f"a {sweep.design} design needs points")
+        if sweep.design == "lhs":
+            unit = qmc.LatinHypercube(d=len(axes), rng=s.seed).random(sweep.points)
+        else:
+            if sweep.points & (sweep.points - 1):
+                raise src.error(("sweep", "points"), "sobol points must be a power of 2")
+            if sweep.points * (len(axes) + 2) > MAX_POINTS:
+                raise src.error(("sweep", "points"), f"more than {MAX_POINTS:,} points")
+            from SALib.sample import sobol
+
+            problem = {
+                "num_vars": len(axes),
+                "names": [a.name for a in axes],
+                "bounds": [[0.0, 1.0]] * len(axes),
+            }
+            unit = sobol.sample(problem, sweep.points, calc_second_order=False, seed=s.seed)
+        columns = [_scale(a, unit[:, i]) for i, a in enumerate(axes)]
+    table = pd.DataFrame({"point": np.arange(len(columns[0]))})
+    for a, col in zip(axes, columns, strict=True):
+        table[a.name] = pd.Series(list(col), dtype="object" if a.kind is not float else float)
+    return Design(sweep.design, axes, table, replicates, s.seed, problem)
+
+
+def with_step(schedule: Any, start: dt.date, day: dt.date, value: float) -> list[dict]:
+    """A schedule whose value from `day` until its next step is `value`; earlier and later
+    steps keep theirs."""
+    steps = (
+        [{"from": start, "value": float(schedule)}]
+        if not isinstance(schedule, list)
+        else [dict(s) for s in schedule]
+    )
+
+    def before(d: dt.date) -> float:  # the value in force on day d
+        earlier = [s["value"] for s in steps if s["from"] <= d]
+        return earlier[-1] if earlier else steps[0]["value"]
+
+    out = [{"from": start, "value": before(start)}] if day > start else []
+    out += [s for s in steps if start < s["from"] < day]
+    out.append({"from": day, "value": value})
+    out += [s for s in steps if s["from"] > day]
+    return out
+
+
+def point_loaded(loaded: Loaded, design: Design, point: int) -> Loaded:
+    """The complete scenario of one design point (no sweep, the design's replicates)."""
+    if design.kind == "single":
+        return loaded
+    data = copy.deepcopy(data_of(loaded))
+    data.pop("sweep")
+    data["replicates"] = design.replicates
+    src = replace(loaded.source, swept={})
+    values = design.values(point)
+    for a in design.axes:
+        *head, last = a.path
+        node = _at(data, tuple(head))
+        value = values[a.name]
+        if a.step is not None:
+            value = with_step(node[last], loaded.scenario.start, a.step, value)
+        node[last] = value
+        src.swept[a.path] = ("sweep", "parameters", a.name)
+    try:
+        return validate(data, src)
+    except ScenarioError as exc:
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        raise ScenarioError(
+            exc.file, exc.line, exc.field, f"{exc.message} (design point {point}: {shown})"
+        ) from None
+
+
+def describe(design: Design, limit: int = 20) -> str:
+    """The design as text: kind, counts and the first points."""
+    head = f"{design.kind} design: {design.points:,} points × {design.replicates:,} replicates"
+    if not design.axes:
+        return head
+    shown = design.table.head(limit).to_string(index=False)
+    more = f"\n… {design.points - limit:,} more points" if design.points > limit else ""
+    return f"{head}\n{shown}{more}"
