@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: no hidden BLAS thread
 
 import mesa
 
-from sim.experiment.execute import run_scenario
+from sim.experiment.execute import plan, run_study
 from sim.model import batch, reference
 from sim.model.world import compile_world
 from sim.scenario.load import load
@@ -86,7 +86,7 @@ def memory(path: Path, totals: list[int], chunk: int) -> None:
         loaded = load(path, [f"replicates={total}"])
         with tempfile.TemporaryDirectory() as out:
             tracemalloc.start()
-            run_scenario(loaded, Path(out), "batch", chunk, progress=False)
+            run_study(plan(loaded), Path(out), "batch", chunk, progress=False)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         print(f"  {total:>6} replicates: peak {peak / 2**20:7.1f} MiB")

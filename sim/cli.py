@@ -194,3 +194,7 @@ def _finish(store, study, engine: str) -> None:
                 click.echo("\nSobol indices (95% intervals):")
                 click.echo(summary.sensitivity.to_string(index=False, float_format="{:.3f}".format))
     click.echo(f"\nresults: {store.path}\nreport:  {store.path / 'report.html'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -83,10 +83,14 @@ def _at(data: Any, path: FieldPath) -> Any:
     return node
 
 
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _is_schedule(v: Any) -> bool:
     if isinstance(v, list):
         return all(isinstance(s, dict) and "from" in s for s in v)
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    return _number(v)
 
 
 def _kind(current: Any, step: dt.date | None) -> type:
@@ -131,9 +135,7 @@ def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
             out.append(Axis(name, path, spec.from_, kind, values=list(spec.values)))
             continue
         low, high = spec.range
-        numeric = kind in (int, float) and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)
-        )
+        numeric = kind in (int, float) and _number(low) and _number(high)
         dated = kind is dt.date and all(isinstance(v, dt.date) for v in (low, high))
         if not (numeric or dated):
             raise src.error(where, f"range needs two {'dates' if kind is dt.date else 'numbers'}")
@@ -188,7 +190,8 @@ def build(loaded: Loaded) -> Design:
         columns = [_scale(a, unit[:, i]) for i, a in enumerate(axes)]
     table = pd.DataFrame({"point": np.arange(len(columns[0]))})
     for a, col in zip(axes, columns, strict=True):
-        table[a.name] = pd.Series(list(col), dtype="object" if a.kind is not float else float)
+        numbers = a.kind is float and all(_number(v) for v in col)
+        table[a.name] = pd.Series(list(col), dtype=float if numbers else object)
     return Design(sweep.design, axes, table, replicates, s.seed, problem)
 
 

@@ -229,9 +229,15 @@ def run_study(
     covered = store.coverage()
     missing = {p: sorted(set(range(d.replicates)) - covered.get(p, set())) for p in range(d.points)}
     left = {p: len(m) for p, m in missing.items() if m}
-    with executor(workers, scheduler) as (pool, slots):
+
+    def tasks(slots: int) -> list[tuple[int, range]]:
         size = chunk or chunk_size(study, engine, slots)
-        tasks = iter([(p, b) for p, m in missing.items() for b in blocks(m, size)])
+        return [(p, b) for p, m in missing.items() for b in blocks(m, size)]
+
+    if not scheduler and len(tasks(workers)) <= 1:
+        workers = 1  # starting processes would cost more than they give
+    with executor(workers, scheduler) as (pool, slots):
+        todo = iter(tasks(slots))
         with tqdm(
             total=d.runs,
             initial=d.runs - sum(left.values()),
@@ -248,7 +254,7 @@ def run_study(
             show()
             running: dict[Future, tuple[int, range]] = {}
             while True:
-                while len(running) < 2 * slots and (task := next(tasks, None)) is not None:
+                while len(running) < 2 * slots and (task := next(todo, None)) is not None:
                     p, b = task
                     running[pool.submit(simulate, study.worlds[p], engine, list(b))] = task
                 if not running:
