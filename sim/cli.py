@@ -180,16 +180,15 @@ def _finish(store, study, engine: str) -> None:
             click.echo(f"  {a:<{width}}  {b}")
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 50):
-            click.echo(
-                summary.outcomes.head(40).to_string(index=False, float_format="{:.3g}".format)
-            )
+            short = {a.name: ".".join(a.name.split(".")[-2:]) for a in d.axes}
+            table = summary.outcomes.head(40).rename(columns=short)
+            click.echo(table.to_string(index=False, float_format="{:.3g}".format))
             if d.kind == "grid":
                 click.echo(
                     "\nHow far each input moves each outcome (max − min of its main effect):"
                 )
-                click.echo(
-                    effect_ranges(summary.sensitivity).to_string(float_format="{:.3g}".format)
-                )
+                ranges = effect_ranges(summary.sensitivity).rename(columns=short)
+                click.echo(ranges.to_string(float_format="{:.3g}".format))
             elif len(summary.sensitivity):
                 click.echo("\nSobol indices (95% intervals):")
                 click.echo(summary.sensitivity.to_string(index=False, float_format="{:.3f}".format))

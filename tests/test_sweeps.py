@@ -251,6 +251,11 @@ def test_main_effects_are_means_over_the_other_parameters(uninterrupted):
     bands = pd.read_parquet(f / "summary.parquet")
     assert sorted(bands["point"].unique()) == list(range(9))
     assert (bands["q10"] <= bands["q50"]).all() and (bands["q50"] <= bands["q90"]).all()
+    for p, one in bands.groupby("point"):  # survival: from 1, never rising
+        holding = one.sort_values("day")["p_holding"].to_numpy()
+        assert holding[0] <= 1 and (np.diff(holding) <= 0).all()
+        fallen = table.loc[table.point == p, "fallen by the end (share)"].item()
+        assert holding[-1] == pytest.approx(1 - fallen)
 
 
 def test_sobol_indices_find_the_parameter_that_matters(tmp_path):

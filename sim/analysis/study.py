@@ -50,7 +50,7 @@ def outcomes(territory: np.ndarray, study: Study, point: int) -> dict[str, float
 
 @dataclass(frozen=True)
 class Summary:
-    bands: pd.DataFrame  # point, day, date, q10 … q90, mean
+    bands: pd.DataFrame  # point, day, date, q10 … q90, mean, p_holding (collapse survival)
     outcomes: pd.DataFrame  # point, the design's parameters, one column per outcome
     sensitivity: pd.DataFrame  # main effects (grid) or Sobol indices (sobol); may be empty
 
@@ -86,10 +86,12 @@ def sobol_indices(table: pd.DataFrame, design: Design, names: list[str]) -> pd.D
 def summarise(store: ResultsDir, study: Study) -> Summary:
     """Bands and outcomes of every point of a finished study, and its sensitivity."""
     d, start = study.design, study.loaded.scenario.start
+    fraction = study.loaded.scenario.report.collapse_fraction
     bands, rows = [], []
     for p in range(d.points):
         territory = store.territory(p)
-        bands.append(summary_table(territory, start, p))
+        fall = collapse(territory, study.worlds[p].territory0, fraction)
+        bands.append(summary_table(territory, start, p).assign(p_holding=fall.survival()))
         rows.append({"point": p, **d.values(p), **outcomes(territory, study, p)})
     table = pd.DataFrame(rows)
     names = [c for c in table.columns if c != "point" and c not in d.table.columns]
