@@ -161,13 +161,10 @@ def _finish(store, study, engine: str) -> None:
     """Summarise, write the report, print the key figures (or the study's table)."""
     import pandas as pd
 
-    from sim.analysis.study import effect_ranges, summarise
-    from sim.viz.report import build, key_table_rows
+    from sim.analysis.study import effect_ranges
+    from sim.viz.report import key_table_rows, write
 
-    summary = summarise(store, study)
-    store.write_summary(summary.bands, summary.outcomes, summary.sensitivity)
-    figures = build(store, study, summary)
-    store.set_status("complete")
+    summary, figures = write(store, study)
     s, d, world = study.loaded.scenario, study.design, study.worlds[0]
     click.echo(
         f"\n{s.name}: salient {world.territory0:,.0f} km² on {s.start}, "
@@ -193,6 +190,67 @@ def _finish(store, study, engine: str) -> None:
                 click.echo("\nSobol indices (95% intervals):")
                 click.echo(summary.sensitivity.to_string(index=False, float_format="{:.3f}".format))
     click.echo(f"\nresults: {store.path}\nreport:  {store.path / 'report.html'}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@bad_input_exits
+def report(folder: Path) -> None:
+    """Rebuild the summaries and report.html of a results folder."""
+    from sim.experiment.execute import reopen
+    from sim.viz.report import write
+
+    store, study = reopen(folder)
+    write(store, study)
+    click.echo(f"report: {store.path / 'report.html'}")
+
+
+def _run_of(spec: str, letter: str):
+    """`DIR` (its point 0) or `DIR:P` → the comparison's view of that design point."""
+    import numpy as np
+
+    from sim.analysis.compare import Run
+    from sim.experiment.execute import reopen
+    from sim.experiment.store import StoreError
+    from sim.viz.report import point_labels
+
+    path, _, tail = spec.rpartition(":")
+    if not (path and tail.isdigit()):
+        path, tail = spec, "0"
+    store, study = reopen(Path(path))
+    point = int(tail)
+    if point >= study.design.points:
+        raise StoreError(f"{spec}: no design point {point} (it has {study.design.points})")
+    about = f"{store.path.name}, point {point}"
+    if study.design.points > 1:
+        about += f": {point_labels(study.design)[point]}"
+    reps = np.array(sorted(store.covered(point)))
+    if not len(reps):
+        raise StoreError(f"{spec}: no finished runs of point {point}")
+    return Run(letter, about, study, point, reps, store.territory(point))
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="compare.html",
+    show_default=True,
+)
+@bad_input_exits
+def compare(sources: tuple[str, ...], output: Path) -> None:
+    """Overlay results folders (DIR, or DIR:POINT for one design point) on one page."""
+    from sim.experiment.store import write_page
+    from sim.viz.compare import compare_page
+
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if len(sources) > len(letters):
+        raise click.UsageError(f"at most {len(letters)} sources")
+    runs = [_run_of(s, letters[i]) for i, s in enumerate(sources)]
+    write_page(output, compare_page(runs))
+    click.echo(f"compare: {output}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,14 @@ class Summary:
     sensitivity: pd.DataFrame  # main effects (grid) or Sobol indices (sobol); may be empty
 
 
+def point_bands(territory: np.ndarray, study: Study, point: int) -> pd.DataFrame:
+    """Daily quantiles of one point, with `p_holding`: the share of runs still above the
+    collapse threshold at the end of each day (its survival curve; censored runs stay in)."""
+    s = study.loaded.scenario
+    fall = collapse(territory, study.worlds[point].territory0, s.report.collapse_fraction)
+    return summary_table(territory, s.start, point).assign(p_holding=fall.survival())
+
+
 def main_effects(table: pd.DataFrame, design: Design, names: list[str]) -> pd.DataFrame:
     """Mean of each outcome at each level of each parameter, over all other points."""
     rows = []
@@ -85,13 +93,11 @@ def sobol_indices(table: pd.DataFrame, design: Design, names: list[str]) -> pd.D
 
 def summarise(store: ResultsDir, study: Study) -> Summary:
     """Bands and outcomes of every point of a finished study, and its sensitivity."""
-    d, start = study.design, study.loaded.scenario.start
-    fraction = study.loaded.scenario.report.collapse_fraction
+    d = study.design
     bands, rows = [], []
     for p in range(d.points):
         territory = store.territory(p)
-        fall = collapse(territory, study.worlds[p].territory0, fraction)
-        bands.append(summary_table(territory, start, p).assign(p_holding=fall.survival()))
+        bands.append(point_bands(territory, study, p))
         rows.append({"point": p, **d.values(p), **outcomes(territory, study, p)})
     table = pd.DataFrame(rows)
     names = [c for c in table.columns if c != "point" and c not in d.table.columns]

@@ -27,11 +27,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.experiment import design as designs
-from sim.experiment.store import ResultsDir, versions
+from sim.experiment.store import ResultsDir, StoreError, versions
 from sim.model import batch, reference
 from sim.model.result import RunResult
 from sim.model.world import World, compile_world
-from sim.scenario.load import FieldError, Loaded
+from sim.scenario.load import FieldError, Loaded, ScenarioError, Source, validate
 
 ENGINES: dict[str, Callable[[World, list[int]], RunResult]] = {
     "batch": batch.run,
@@ -79,6 +79,23 @@ def plan(loaded: Loaded) -> Study:
     ]
     s = loaded.scenario
     return Study(loaded, design, worlds, pd.date_range(s.start, periods=s.days, freq="D"))
+
+
+def reopen(path: Path) -> tuple[ResultsDir, Study]:
+    """A results folder and its study, rebuilt from the manifest's resolved scenario."""
+    store = ResultsDir(Path(path))
+    try:
+        manifest = store.manifest()
+    except (OSError, ValueError):
+        raise StoreError(f"{path} is not a results folder (no readable manifest.json)") from None
+    try:
+        study = plan(validate(manifest["scenario"], Source(str(store.path / "manifest.json"))))
+    except (ScenarioError, KeyError) as exc:
+        raise StoreError(f"{path}: its manifest does not hold a valid scenario ({exc})") from None
+    stored = pd.read_parquet(store.path / "design.parquet")
+    if not stored.astype(str).equals(study.design.table.astype(str)):
+        raise StoreError(f"{path}: design.parquet does not match the manifest's sweep")
+    return store, study
 
 
 def blocks(missing: list[int], size: int) -> list[range]:

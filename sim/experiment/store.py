@@ -43,10 +43,17 @@ def versions() -> dict[str, str]:
     return out
 
 
-def scenario_hash(resolved: dict[str, Any]) -> str:
-    """Hash of the resolved scenario and the model's version: what makes results comparable."""
+def scenario_hash(resolved: dict[str, Any], design: pd.DataFrame) -> str:
+    """Hash of the resolved scenario, its design table (in point order: the order of the
+    swept parameters decides which point is which) and the model's version."""
     text = json.dumps(
-        {"scenario": resolved, "salient": versions()["salient"]}, sort_keys=True, default=str
+        {
+            "scenario": resolved,
+            "design": design.to_dict(orient="split", index=False),
+            "salient": versions()["salient"],
+        },
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -55,6 +62,11 @@ def _atomic_write(path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     write(tmp)
     os.replace(tmp, path)
+
+
+def write_page(path: Path, html: str) -> None:
+    """A page outside a results folder (compare, replay), written whole or not at all."""
+    _atomic_write(Path(path), lambda p: p.write_text(html, encoding="utf-8"))
 
 
 @dataclass
@@ -74,7 +86,7 @@ class ResultsDir:
     ) -> ResultsDir:
         """Create or reopen the folder of this scenario; refuses a folder written by another
         version of the model unless `fresh`, which starts it over."""
-        digest = scenario_hash(resolved)
+        digest = scenario_hash(resolved, design)
         path = Path(root) / f"{name}-{digest}"
         store = cls(path)
         for stale in path.glob("**/.*.tmp"):  # half-written by a process that died
@@ -115,7 +127,7 @@ class ResultsDir:
         return json.loads((self.path / "manifest.json").read_text())
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
+        text = json.dumps(manifest, indent=2, default=str)  # key order kept: sweeps need it
         _atomic_write(self.path / "manifest.json", lambda p: p.write_text(text))
 
     def set_status(self, status: str) -> None:

@@ -6,93 +6,18 @@ Figures come from `sim.analysis` summaries only; all user text is escaped.
 from __future__ import annotations
 
 import datetime as dt
-import html
 
+import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from sim import __version__
-from sim.analysis.study import Summary
+from sim.analysis.study import COLLAPSE_MEAN, Summary, summarise
 from sim.analysis.summary import KeyFigures, key_figures
+from sim.experiment.design import Design
 from sim.experiment.execute import Study
 from sim.experiment.store import ResultsDir
-
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
-TERRITORY = "Territory held by the defender (km²)"
-
-
-def _rgba(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
-def fan_chart(
-    summary: pd.DataFrame, observed=(), title: str = "", colour: str = PALETTE[0]
-) -> go.Figure:
-    """Median line with 50% and 80% bands over dates; observed history as dots with ranges."""
-    x = pd.to_datetime(summary["date"])
-    fig = go.Figure()
-    for lo, hi, alpha, name in (("q10", "q90", 0.15, "80% band"), ("q25", "q75", 0.3, "50% band")):
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=summary[hi],
-                mode="lines",
-                line={"width": 0},
-                showlegend=False,
-                hoverinfo="skip",
-                name=f"{name} upper",
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=summary[lo],
-                mode="lines",
-                line={"width": 0},
-                fill="tonexty",
-                fillcolor=_rgba(colour, alpha),
-                name=name,
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=summary["q50"], mode="lines", name="median", line={"color": colour, "width": 2.5}
-        )
-    )
-    if observed:
-        obs = list(observed)
-        low = [o.km2 - o.low if o.low is not None else 0 for o in obs]
-        high = [o.high - o.km2 if o.high is not None else 0 for o in obs]
-        fig.add_trace(
-            go.Scatter(
-                x=[o.date for o in obs],
-                y=[o.km2 for o in obs],
-                mode="markers",
-                name="observed",
-                marker={"color": "#000000", "size": 7, "symbol": "circle"},
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": high,
-                    "arrayminus": low,
-                    "thickness": 1,
-                    "color": "#555555",
-                },
-                text=[o.source for o in obs],
-                hovertemplate="%{x|%Y-%m-%d}: %{y} km²<br>%{text}",
-            )
-        )
-    fig.update_layout(
-        title=title,
-        xaxis_title="Date",
-        yaxis_title=TERRITORY,
-        template="plotly_white",
-        hovermode="x unified",
-        legend={"orientation": "h", "y": -0.2},
-    )
-    fig.update_yaxes(rangemode="tozero")
-    return fig
+from sim.viz.charts import fan_selector, outcome_maps, sobol_chart, survival_chart
+from sim.viz.page import Block, Table, page
 
 
 def key_table_rows(k: KeyFigures) -> list[tuple[str, str]]:
@@ -111,91 +36,76 @@ def key_table_rows(k: KeyFigures) -> list[tuple[str, str]]:
     return rows
 
 
-def page(
-    title: str,
-    description: str,
-    meta: dict[str, str],
-    table: list[tuple[str, str]],
-    figures: list[go.Figure],
-) -> str:
-    """A full HTML page; plotly.js is embedded once, in the first figure."""
-    esc = html.escape
-    parts = [
-        fig.to_html(
-            full_html=False, include_plotlyjs=(i == 0), default_width="100%", default_height="520px"
+def point_labels(design: Design) -> dict[int, str]:
+    """'tempo=0.3, intelligence=0.8' for each design point (last part of each path)."""
+    return {
+        p: ", ".join(
+            f"{a.name.rsplit('.', 1)[-1]}={v}" for a, v in zip(design.axes, vals, strict=True)
         )
-        for i, fig in enumerate(figures)
+        for p, vals in ((p, design.values(p).values()) for p in range(design.points))
+    }
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return "–" if np.isnan(v) else f"{v:.3g}"
+    return str(v)
+
+
+def outcomes_table(outcomes: pd.DataFrame, limit: int = 200) -> Table:
+    shown = outcomes.head(limit)
+    header = [".".join(str(c).split(".")[-2:]) for c in shown.columns]
+    rows = [[_cell(v) for v in r] for r in shown.itertuples(index=False)]
+    more = f" (first {limit} of {len(outcomes)})" if len(outcomes) > limit else ""
+    return Table(f"Outcomes per design point{more}", header, rows)
+
+
+def blocks(study: Study, summary: Summary, figures: KeyFigures) -> list[Block]:
+    """The report's content, top to bottom."""
+    s, d = study.loaded.scenario, study.design
+    labels = point_labels(d)
+    out: list[Block] = [
+        Table(
+            "Key figures" + (" of point 0" if d.points > 1 else ""),
+            ["", ""],
+            [list(r) for r in key_table_rows(figures)],
+        )
     ]
-    rows = "".join(f"<tr><th>{esc(a)}</th><td>{esc(b)}</td></tr>" for a, b in table)
-    meta_html = " · ".join(f"{esc(k)}: {esc(str(v))}" for k, v in meta.items())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}th,td{{padding:.3em .8em;border-bottom:1px solid #ddd;
-text-align:left}}.meta{{color:#666;font-size:.9em}}.desc{{white-space:pre-wrap}}</style></head>
-<body><h1>{esc(title)}</h1><p class="desc">{esc(description)}</p>
-<p class="meta">{meta_html}</p><table>{rows}</table>{"".join(parts)}</body></html>"""
+    title = f"Territory held, {d.replicates} runs" + (" per design point" if d.points > 1 else "")
+    out.append(fan_selector(summary.bands, labels, s.observed, title))
+    out.append(survival_chart(summary.bands, labels, figures.collapse.threshold_km2))
+    if d.points > 1:
+        out.append(outcomes_table(summary.outcomes))
+        names = [c for c in summary.outcomes.columns if c not in d.table.columns]
+        names.sort(key=lambda n: n != COLLAPSE_MEAN)  # shown first: defined even when few fall
+        params = [a.name for a in d.axes if summary.outcomes[a.name].nunique() > 1]
+        out.extend(outcome_maps(summary.outcomes, params, names))
+        if d.kind == "sobol" and len(summary.sensitivity):
+            out.append(sobol_chart(summary.sensitivity))
+    return out
 
 
-def medians_chart(bands: pd.DataFrame, design_table: pd.DataFrame, limit: int = 12) -> go.Figure:
-    """The median curve of each design point (the first `limit`), one colour each."""
-    fig = go.Figure()
-    params = [c for c in design_table.columns if c != "point"]
-    for p, one in bands.groupby("point", sort=True):
-        if p >= limit:
-            break
-        label = ", ".join(f"{c.rsplit('.', 1)[-1]}={design_table.at[p, c]}" for c in params)
-        fig.add_trace(
-            go.Scatter(
-                x=pd.to_datetime(one["date"]),
-                y=one["q50"],
-                mode="lines",
-                name=f"point {p}: {label}",
-                line={"color": PALETTE[p % len(PALETTE)], "dash": ("solid", "dash")[p // 7 % 2]},
-            )
-        )
-    fig.update_layout(
-        title=f"Median territory held, design points 0–{min(limit, len(design_table)) - 1}",
-        xaxis_title="Date",
-        yaxis_title=TERRITORY,
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.2},
-    )
-    fig.update_yaxes(rangemode="tozero")
-    return fig
-
-
-def outcome_rows(outcomes: pd.DataFrame, limit: int = 30) -> list[tuple[str, str]]:
-    """One table row per design point: its inputs, then its outcomes."""
-    rows = []
-    for _, r in outcomes.head(limit).iterrows():
-        cells = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()]
-        rows.append((f"point {int(r['point'])}", "; ".join(cells[1:])))
-    return rows
+def write(store: ResultsDir, study: Study) -> tuple[Summary, KeyFigures]:
+    """Summarise a finished study, write its tables and report, and mark it complete."""
+    summary = summarise(store, study)
+    store.write_summary(summary.bands, summary.outcomes, summary.sensitivity)
+    figures = build(store, study, summary)
+    store.set_status("complete")
+    return summary, figures
 
 
 def build(store: ResultsDir, study: Study, summary: Summary) -> KeyFigures:
     """Write report.html for a finished study; returns point 0's key figures."""
-    scenario, world = study.loaded.scenario, study.worlds[0]
-    territory = store.territory(0)
-    figures = key_figures(territory, scenario.start, world.territory0, scenario.report)
-    first = summary.bands[summary.bands["point"] == 0]
-    title = f"{scenario.name}: territory held, {territory.shape[0]} runs"
-    charts = [
-        fan_chart(
-            first, scenario.observed, title=title + (" (point 0)" * (study.design.points > 1))
-        )
-    ]
-    rows = key_table_rows(figures)
-    if study.design.points > 1:
-        charts.append(medians_chart(summary.bands, study.design.table))
-        rows = outcome_rows(summary.outcomes)
+    scenario, world, d = study.loaded.scenario, study.worlds[0], study.design
+    figures = key_figures(store.territory(0), scenario.start, world.territory0, scenario.report)
     meta = {
+        "scenario": scenario.name,
         "seed": str(scenario.seed),
-        "design": f"{study.design.kind}, {study.design.points} points",
-        "replicates per point": str(territory.shape[0]),
+        "design": f"{d.kind}, {d.points} point{'s' * (d.points > 1)}",
+        "runs per point": str(d.replicates),
         "salient at start": f"{world.territory0:,.0f} km²",
         "version": __version__,
     }
-    store.write_report(page(scenario.name, scenario.description, meta, rows, charts))
+    html = page(scenario.name, scenario.description, meta, blocks(study, summary, figures))
+    store.write_report(html)
     return figures

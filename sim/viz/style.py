@@ -1,0 +1,34 @@
+"""One look for every chart: a colour-blind-safe palette (Okabe–Ito), one set of labels with
+their units, and one layout."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+ATTACKER, DEFENDER = "#D55E00", "#0072B2"  # owner colours on maps: vermillion and blue
+TERRITORY = "Territory held by the defender (km²)"
+DIFFERENCE = "Difference in territory held (km²)"
+HOLDING = "P(defender still holds the salient)"
+DATE = "Date"
+
+
+def colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def finish(fig: go.Figure, title: str, y: str, x: str = DATE, **layout) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        xaxis_title=x,
+        yaxis_title=y,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+        **layout,
+    )
+    return fig
