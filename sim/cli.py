@@ -253,5 +253,43 @@ def compare(sources: tuple[str, ...], output: Path) -> None:
     click.echo(f"compare: {output}")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (overrides file).")
+@click.option("--replicate", type=click.IntRange(0, 10**6), default=0, show_default=True)
+@click.option("--point", type=click.IntRange(0), default=0, show_default=True, help="Design point.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="replay.html",
+    show_default=True,
+)
+@overrides
+@bad_input_exits
+def replay(
+    scenario: Path,
+    seed: int | None,
+    replicate: int,
+    point: int,
+    output: Path,
+    sets: tuple[str, ...],
+) -> None:
+    """One run as a map animation with its event log and territory curve."""
+    from sim.experiment import execute
+    from sim.experiment.store import StoreError, write_page
+    from sim.model import batch
+    from sim.viz.replay import replay_page
+
+    loaded = load(scenario, [*sets, *([f"seed={seed}"] * (seed is not None))])
+    study = execute.plan(loaded)
+    if point >= study.design.points:
+        raise StoreError(f"{scenario}: no design point {point} (it has {study.design.points})")
+    world = study.worlds[point]
+    result = batch.run(world, [replicate], trace=True)
+    write_page(output, replay_page(world, loaded.scenario, result, replicate))
+    click.echo(f"replay: {output}")
+
+
 if __name__ == "__main__":
     main()

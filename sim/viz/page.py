@@ -52,6 +52,7 @@ def page(title: str, description: str, meta: dict[str, str], blocks: list[Block]
                 default_width="100%",
                 default_height="540px",
                 config={"displaylogo": False},
+                auto_play=False,  # an animation starts on its play button
             )
             parts.append(f'<div class="figure">{body}</div>')
             first = False
