@@ -291,5 +291,38 @@ def replay(
     click.echo(f"replay: {output}")
 
 
+@main.command()
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; the default serves this machine only.",
+)
+@bad_input_exits
+def app(scenario: Path | None, port: int, host: str) -> None:
+    """The classroom app: one run of the Mesa model with sliders, in the browser."""
+    import os
+    import subprocess
+
+    from sim.experiment.execute import compile_checked
+
+    path = scenario or Path(__file__).parent.parent / "scenarios" / "classroom_small.yaml"
+    compile_checked(load(path))  # bad input stops here, with its one line
+    env = {
+        **os.environ,
+        "SALIENT_SCENARIO": str(Path(path).resolve()),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
+    command = [sys.executable, "-m", "solara", "run", "sim.app", "--production"]
+    command += ["--host", host, "--port", str(port), "--no-open", "--log-level", "warning"]
+    click.echo(f"Salient classroom app: http://{host}:{port}   (Ctrl-C stops it)", err=False)
+    try:
+        sys.exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
 if __name__ == "__main__":
     main()

@@ -108,7 +108,7 @@ def dask_cluster(workers: int, *extra: str) -> Iterator[tuple[str, list[subproce
         )
     ]
     try:
-        wait_for(lambda: _listening(port), 60, "the Dask scheduler")
+        wait_for(lambda: listening(port), 60, "the Dask scheduler")
         for i in range(workers):
             procs.append(
                 subprocess.Popen(
@@ -146,7 +146,7 @@ def dask_cluster(workers: int, *extra: str) -> Iterator[tuple[str, list[subproce
                 p.kill()
 
 
-def _listening(port: int) -> bool:
+def listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
