@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 from sim import app
 from sim.model import batch
 from sim.model.world import schedule
-from tests.study_runs import ROOT, listening, free_port, wait_for
+from tests.study_runs import ROOT, free_port, listening, wait_for
 
 SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml"))
 CLASSROOM = ROOT / "scenarios" / "classroom_small.yaml"
