@@ -274,9 +274,10 @@ def unit_text(model: ClassroomModel, u) -> str:
     w, s = model.world, model.scenario
     side = (s.sides.attacker, s.sides.defender)[u.side].name
     kind = w.kind_names[w.kind[u.slot]].rsplit(".", 1)[-1]
+    origin = "" if w.group[u.slot] == "initial" else f" of {w.group[u.slot]}"
     cut = "cut off from supply" if u.cut_off else "in supply reach"
     return (
-        f"{side} {kind} #{u.slot}: {u.strength:,.0f} men · cohesion {u.cohesion:.2f} · "
+        f"{side} {kind} #{u.slot}{origin}: {u.strength:,.0f} men · cohesion {u.cohesion:.2f} · "
         f"supply {u.supply:.2f} ({cut})"
     )
 
