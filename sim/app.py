@@ -41,7 +41,8 @@ from sim.model.reference import SalientModel
 from sim.model.world import schedule
 from sim.scenario.load import Loaded, load, validate
 from sim.scenario.schema import TERRAINS, Scenario
-from sim.viz.charts import observed_trace
+from sim.viz.charts import fan_traces, observed_trace
+from sim.viz.maps import places_trace, unit_name
 from sim.viz.style import ATTACKER, DEFENDER, TERRITORY, rgba
 
 SCENARIO_ENV = "SALIENT_SCENARIO"
@@ -94,6 +95,11 @@ def reinforcement_of(s: Scenario) -> str | None:
     return max(named, key=lambda n: named[n].men) if named else None
 
 
+def _slider(label: str, value: float, low: float, high: float, step: float) -> dict[str, Any]:
+    kind = "SliderFloat" if isinstance(step, float) else "SliderInt"
+    return {"type": kind, "label": label, "value": value, "min": low, "max": high, "step": step}
+
+
 def controls(loaded: Loaded) -> dict[str, Any]:
     """SolaraViz model parameters: a slider per input, starting at the scenario's values."""
     s = loaded.scenario
@@ -102,75 +108,27 @@ def controls(loaded: Loaded) -> dict[str, Any]:
         spec = getattr(s.sides, side)
         for name, what in (("tempo", "tempo"), ("intelligence", "intel")):
             if side == "defender" and name == "intelligence":
-                continue
+                continue  # the defender's intelligence comes with its pause, below
             value = getattr(spec, name)
             if _is_constant(value):
-                slider = {"label": f"{spec.name} {what}", "value": float(value), "max": 1.0}
+                slider = _slider(f"{spec.name} {what}", float(value), 0.0, 1.0, 0.05)
             else:  # keep the schedule's shape; scale it
-                slider = {"label": f"{spec.name} {what} × schedule", "value": 1.0, "max": 2.0}
-            params[f"{side}_{name}"] = {"type": "SliderFloat", "min": 0.0, "step": 0.05, **slider}
-    p = pause_of(s)
-    d = s.sides.defender.name
-    params["defender_intelligence"] = {
-        "type": "SliderFloat",
-        "label": f"{d} intel",
-        "value": p.base,
-        "min": 0.0,
-        "max": 1.0,
-        "step": 0.05,
-    }
-    params["pause_intelligence"] = {
-        "type": "SliderFloat",
-        "label": f"{d} intel in pause",
-        "value": p.level,
-        "min": 0.0,
-        "max": 1.0,
-        "step": 0.05,
-    }
-    params["pause_day"] = {
-        "type": "SliderInt",
-        "label": "pause day",
-        "value": p.day,
-        "min": 0,
-        "max": s.days - 1,
-        "step": 1,
-    }
-    params["pause_days"] = {
-        "type": "SliderInt",
-        "label": "pause days",
-        "value": p.days,
-        "min": 0,
-        "max": s.days,
-        "step": 1,
-    }
+                slider = _slider(f"{spec.name} {what} × schedule", 1.0, 0.0, 2.0, 0.05)
+            params[f"{side}_{name}"] = slider
+    p, d, last = pause_of(s), s.sides.defender.name, s.days - 1
+    params["defender_intelligence"] = _slider(f"{d} intel", p.base, 0.0, 1.0, 0.05)
+    params["pause_intelligence"] = _slider(f"{d} intel in pause", p.level, 0.0, 1.0, 0.05)
+    params["pause_day"] = _slider("pause day", p.day, 0, last, 1)
+    params["pause_days"] = _slider("pause days", p.days, 0, s.days, 1)
     name = reinforcement_of(s)
     if name:
         rf = s.sides.attacker.reinforcements[name]
-        day = (rf.date - s.start).days
-        params["reinforcement_men"] = {
-            "type": "SliderInt",
-            "label": f"{name} men",
-            "value": rf.men,
-            "min": 0,
-            "max": 2 * rf.men,
-            "step": max(1, int(rf.unit_strength)),
-        }
-        params["reinforcement_day"] = {
-            "type": "SliderInt",
-            "label": f"{name} day",
-            "value": max(0, day),
-            "min": 0,
-            "max": s.days - 1,
-            "step": 1,
-        }
-    params["seed"] = {
-        "type": "SliderInt",
-        "label": "seed",
-        "value": s.seed,
-        "min": 0 if s.seed < 1000 else s.seed,
-        "max": 999 if s.seed < 1000 else s.seed + 999,
-        "step": 1,
-    }
+        day = min(max(0, (rf.date - s.start).days), last)
+        step = max(1, int(rf.unit_strength))
+        params["reinforcement_men"] = _slider(f"{name} men", rf.men, 0, 2 * rf.men, step)
+        params["reinforcement_day"] = _slider(f"{name} day", day, 0, last, 1)
+    low = 0 if s.seed < 1000 else s.seed
+    params["seed"] = _slider("seed", s.seed, low, low + 999, 1)
     return params
 
 
@@ -271,14 +229,10 @@ def _owner_scale() -> list[list]:
 
 
 def unit_text(model: ClassroomModel, u) -> str:
-    w, s = model.world, model.scenario
-    side = (s.sides.attacker, s.sides.defender)[u.side].name
-    kind = w.kind_names[w.kind[u.slot]].rsplit(".", 1)[-1]
-    origin = "" if w.group[u.slot] == "initial" else f" of {w.group[u.slot]}"
     cut = "cut off from supply" if u.cut_off else "in supply reach"
     return (
-        f"{side} {kind} #{u.slot}{origin}: {u.strength:,.0f} men · cohesion {u.cohesion:.2f} · "
-        f"supply {u.supply:.2f} ({cut})"
+        f"{unit_name(model.world, model.scenario, u.slot)}: {u.strength:,.0f} men · "
+        f"cohesion {u.cohesion:.2f} · supply {u.supply:.2f} ({cut})"
     )
 
 
@@ -318,18 +272,7 @@ def map_figure(model: ClassroomModel) -> go.Figure:
                 hovertemplate="%{text}<extra></extra>",
             )
         )
-    fig.add_trace(
-        go.Scatter(
-            x=(w.place_cell % wd).tolist(),
-            y=(w.place_cell // wd).tolist(),
-            mode="markers+text",
-            text=list(w.places),
-            textposition="top center",
-            marker={"symbol": "diamond-open", "size": 9, "color": "#222"},
-            name="places",
-            hoverinfo="text",
-        )
-    )
+    fig.add_trace(places_trace(w))
     fig.update_layout(
         template="plotly_white",
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
@@ -350,38 +293,8 @@ def territory_figure(model: ClassroomModel) -> go.Figure:
     dates = pd.date_range(s.start, periods=w.days, freq="D")
     fig = go.Figure()
     if model.band is not None:
-        b = model.band
-        for lo, hi, alpha, name in (("q10", "q90", 0.15, "80%"), ("q25", "q75", 0.3, "50%")):
-            fig.add_trace(
-                go.Scatter(
-                    x=dates,
-                    y=b[hi],
-                    mode="lines",
-                    line={"width": 0},
-                    showlegend=False,
-                    hoverinfo="skip",
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=dates,
-                    y=b[lo],
-                    mode="lines",
-                    line={"width": 0},
-                    fill="tonexty",
-                    fillcolor=rgba(DEFENDER, alpha),
-                    name=f"{name} of {b['runs']} runs",
-                )
-            )
-        fig.add_trace(
-            go.Scatter(
-                x=dates,
-                y=b["q50"],
-                mode="lines",
-                name="median of the runs",
-                line={"color": DEFENDER, "dash": "dash"},
-            )
-        )
+        band = pd.DataFrame({"date": dates, **{k: v for k, v in model.band.items() if k != "runs"}})
+        fig.add_traces(fan_traces(band, DEFENDER, "median of the runs"))
     series = model.datacollector.get_model_vars_dataframe()
     if len(series):
         fig.add_trace(

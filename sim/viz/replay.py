@@ -15,6 +15,7 @@ from sim import __version__
 from sim.model.result import RunResult
 from sim.model.world import World
 from sim.scenario.schema import Scenario
+from sim.viz.maps import places_trace, unit_name
 from sim.viz.page import Table, page
 from sim.viz.style import ATTACKER, DEFENDER, TERRITORY, rgba
 
@@ -23,14 +24,6 @@ SIDES = ((0, "attacker", ATTACKER), (1, "defender", DEFENDER))
 
 def _names(scenario: Scenario) -> tuple[str, str]:
     return scenario.sides.attacker.name, scenario.sides.defender.name
-
-
-def unit_name(world: World, scenario: Scenario, slot: int) -> str:
-    side = _names(scenario)[int(world.side[slot])]
-    group = world.group[slot]
-    origin = "" if group == "initial" else f" of {group}"
-    kind = world.kind_names[world.kind[slot]].rsplit(".", 1)[-1]
-    return f"{side} {kind} #{slot}{origin}"
 
 
 def event_rows(world: World, scenario: Scenario, result: RunResult) -> list[list[str]]:
@@ -109,20 +102,7 @@ def replay_figure(world: World, scenario: Scenario, result: RunResult) -> go.Fig
             row=1,
             col=1,
         )
-    fig.add_trace(
-        go.Scatter(
-            x=(world.place_cell % w).tolist(),
-            y=(world.place_cell // w).tolist(),
-            mode="markers+text",
-            text=list(world.places),
-            textposition="top center",
-            marker={"symbol": "diamond-open", "size": 9, "color": "#222"},
-            name="places",
-            hoverinfo="text",
-        ),
-        row=1,
-        col=1,
-    )
+    fig.add_trace(places_trace(world), row=1, col=1)
     fig.add_trace(
         go.Scatter(x=dates, y=territory, mode="lines", name="territory", line={"color": "#222"}),
         row=1,
