@@ -105,7 +105,8 @@ def test_the_replay_slider_advances_the_day(pages, browser):
             "document.querySelector('.js-plotly-plot').layout.sliders[0].active >= 5",
             timeout=30_000,
         )
-        page.get_by_text("❚❚ pause").click()
+        # Not paused here: plotly rejects the promise of an interrupted animation without
+        # handling it, which the page would report as an error that is plotly's, not ours.
         assert not title.text_content().startswith("Day 1 ")
         assert not errors, errors
     finally:
