@@ -182,6 +182,21 @@ def test_the_app_in_a_browser_steps_and_follows_the_sliders(running_app):
             timeout=30_000,
         )
         assert _this_run_points(page) == 3
+        assert "No unit selected." in page.inner_text("body")
+        x, y = page.evaluate(
+            """() => {
+            for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+                const t = (gd.data || []).findIndex(t => t.name === 'Blue');
+                if (t < 0) continue;
+                const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+                const box = gd.getBoundingClientRect();
+                return [box.left + xa._offset + xa.l2p(gd.data[t].x[0]),
+                        box.top + ya._offset + ya.l2p(gd.data[t].y[0])];
+            } }"""
+        )
+        page.mouse.click(x, y)  # a student clicks a unit and reads it
+        page.get_by_text("No unit selected.").wait_for(state="detached", timeout=30_000)
+        assert "men · cohesion" in page.inner_text("body")
         assert "Traceback" not in page.inner_text("body")
         assert not errors, errors
         assert not outside, f"the app asked the network for {outside}"

@@ -16,7 +16,7 @@ from sim.model.result import RunResult
 from sim.model.world import World
 from sim.scenario.schema import Scenario
 from sim.viz.maps import places_trace, unit_name
-from sim.viz.page import Table, page
+from sim.viz.page import Beside, Table, page
 from sim.viz.style import ATTACKER, DEFENDER, TERRITORY, rgba
 
 SIDES = ((0, "attacker", ATTACKER), (1, "defender", DEFENDER))
@@ -203,7 +203,9 @@ def replay_page(world: World, scenario: Scenario, result: RunResult, replicate: 
             "version": __version__,
         },
         [
-            replay_figure(world, scenario, result),
-            Table(f"Event log ({len(rows)} events)", ["day", "date", "event"], rows),
+            Beside(
+                replay_figure(world, scenario, result),
+                Table(f"Event log ({len(rows)} events)", ["day", "date", "event"], rows),
+            )
         ],
     )
