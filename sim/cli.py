@@ -148,12 +148,12 @@ def _print_plan(study, engine: str, workers: int, scheduler: str | None) -> None
     click.echo(design.describe(study.design))
     slots = 1 if scheduler else workers
     guess = execute.estimate(study, engine, slots)
-    days = study.loaded.scenario.days
+    where = (
+        "of one worker's time (divide by the cluster's)" if scheduler else f"on {slots} worker(s)"
+    )
     click.echo(
-        f"\n{study.design.runs:,} runs of {days} days ({engine} engine); "
-        f"about {guess.seconds / 60:,.1f} min on {slots} worker(s) and "
-        f"{guess.bytes / 1e6:,.1f} MB on disk"
-        + (" (per worker of the cluster)" if scheduler else "")
+        f"\n{study.design.runs:,} runs of {study.loaded.scenario.days} days ({engine} engine); "
+        f"about {guess.seconds / 60:,.1f} min {where} and {guess.bytes / 1e6:,.1f} MB on disk"
     )
 
 

@@ -15,7 +15,7 @@ import json
 import os
 import platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ def write_page(path: Path, html: str) -> None:
 @dataclass
 class ResultsDir:
     path: Path
+    _done: set[str] | None = field(default=None, repr=False)  # read once, then kept up to date
 
     @classmethod
     def open(
@@ -141,9 +142,11 @@ class ResultsDir:
 
     def done(self) -> set[str]:
         """Names of the parts already on disk (both series and events written)."""
-        series = {p.name for p in (self.path / "series").glob("part-*.parquet")}
-        events = {p.name for p in (self.path / "events").glob("part-*.parquet")}
-        return series & events
+        if self._done is None:
+            series = {p.name for p in (self.path / "series").glob("part-*.parquet")}
+            events = {p.name for p in (self.path / "events").glob("part-*.parquet")}
+            self._done = series & events
+        return set(self._done)
 
     def coverage(self) -> dict[int, set[int]]:
         """Replicates of each design point whose part is done, whatever chunking wrote it."""
@@ -170,6 +173,8 @@ class ResultsDir:
         # Events first: a part counts as done only once its series file exists too.
         _atomic_write(self.path / "events" / name, lambda p: events.to_parquet(p, index=False))
         _atomic_write(self.path / "series" / name, lambda p: frame.to_parquet(p, index=False))
+        self.done()
+        self._done.add(name)
         self.record_done()
 
     @staticmethod
