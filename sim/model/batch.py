@@ -92,6 +92,7 @@ class Batch:
         self.objective = w.objective.reshape(2, -1)
         self.cover = w.cover.ravel()
         self.slots = np.arange(u)
+        self.slot_type = np.int16 if u < np.iinfo(np.int16).max else np.int32
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
         initial = np.array([g == "initial" for g in w.group], bool)
         self.arrived = np.broadcast_to(initial, (r, u)).copy()
@@ -142,7 +143,9 @@ class Batch:
         return contact[self.w.side[slots], rows * self.cells + self.pos[rows, slots]]
 
     def occupancy(self) -> np.ndarray:
-        occ = np.full((len(self.reps), self.cells), -1, np.int64)
+        """(R, cells) slot standing on each cell, -1 where none (in the smallest int type
+        that holds a slot: this map is rebuilt several times a day)."""
+        occ = np.full((len(self.reps), self.cells), -1, self.slot_type)
         rr, uu = np.nonzero(self.present)
         occ[rr, self.pos[rr, uu]] = uu
         return occ
@@ -160,9 +163,9 @@ class Batch:
 
     def resolve(self, rows: np.ndarray, slots: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """Which of the (row, slot) → cell wishes are granted: lower slot first on a cell."""
-        best = np.full(len(self.reps) * self.cells, len(self.slots), np.int64)
+        best = np.full(len(self.reps) * self.cells, len(self.slots), self.slot_type)
         key = rows * self.cells + cells
-        np.minimum.at(best, key, slots)
+        np.minimum.at(best, key, slots.astype(self.slot_type))
         return best[key] == slots
 
     def log(self, kind: str, rows: np.ndarray, index: np.ndarray) -> None:

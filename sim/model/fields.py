@@ -195,9 +195,9 @@ class _BitRows:
         return self._unpack(self.now).astype(bool)
 
     def layers(self) -> np.ndarray:
-        out = np.zeros(self.shape, np.int32)
+        out = np.zeros(self.shape, np.uint16)  # counts ≤ cap ≤ H + W ≤ 400: 16 bits hold it
         for k, plane in enumerate(self.planes):
-            out += self._unpack(plane).astype(np.int32) << k
+            out += self._unpack(plane).astype(np.uint16) << k
         return out
 
 
