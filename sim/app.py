@@ -327,8 +327,8 @@ def day_text(model: ClassroomModel) -> str:
     s, w = model.scenario, model.world
     shown = s.start + dt.timedelta(days=max(model.day - 1, 0))
     return (
-        f"**Day {model.day}** of {w.days} · {shown:%Y-%m-%d} · "
-        f"**{model.territory():,.0f} km²** held of {w.territory0:,.0f} · "
+        f"Day {model.day} of {w.days} · {shown:%Y-%m-%d} · "
+        f"{model.territory():,.0f} km² held of {w.territory0:,.0f} · "
         f"{s.sides.attacker.name} {model.strength(0):,.0f} men · "
         f"{s.sides.defender.name} {model.strength(1):,.0f} men"
     )
@@ -366,13 +366,14 @@ def MapPanel(model: ClassroomModel):
             picked.set((round(ys[0]), round(xs[0])))
 
     with solara.Column():
-        solara.Markdown(day_text(model), style={"font-size": "1.1em"})
+        # Scenario names are user text: shown as plain text, never as Markdown or HTML.
+        solara.Text(day_text(model), style={"font-size": "1.1em", "font-weight": "500"})
         solara.FigurePlotly(map_figure(model), on_click=click)
         unit = None
         if picked.value is not None:
             r, c = picked.value
             unit = next((u for u in model.present() if u.cell.coordinate == (r, c)), None)
-        solara.Markdown(unit_text(model, unit) if unit else "No unit selected.")
+        solara.Text(unit_text(model, unit) if unit else "No unit selected.")
 
 
 @solara.component
@@ -396,7 +397,7 @@ def CurvePanel(model: ClassroomModel):
                     f"Median of {model.band['runs']} runs (batch engine) at the end: "
                     f"**{end:,.0f} km²**. One run (black) against the spread of many (blue)."
                 )
-        solara.Markdown(settings_text(model), style={"font-size": "0.85em", "color": "#555"})
+        solara.Text(settings_text(model), style={"font-size": "0.85em", "color": "#555"})
 
 
 COMPONENTS = [(MapPanel, 0), (CurvePanel, 0)]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import solara
+import yaml
 from mesa.visualization.solara_viz import _check_model_params
 from playwright.sync_api import sync_playwright
 
@@ -101,11 +102,25 @@ def test_the_live_run_is_replicate_0_of_the_monte_carlo_band():
 # ---- the real app in a real browser -------------------------------------------------------
 
 
+RED = "<b>Red</b>"  # scenario text the page must show as text
+TRAP = "<img src=x onerror=window.__pwned=1>"
+
+
 @pytest.fixture
-def running_app():
+def running_app(tmp_path):
+    hostile = tmp_path / "hostile.yaml"
+    rf = {"date": "2025-01-20", "men": 500, "kind": "infantry", "zone": "edge"}
+    hostile.write_text(
+        yaml.safe_dump(
+            {
+                "base": str(CLASSROOM),
+                "sides": {"attacker": {"name": RED, "reinforcements": {TRAP: rf}}},
+            }
+        )
+    )
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "app", str(CLASSROOM), "--port", str(port)],
+        [sys.executable, "-m", "sim.cli", "app", str(hostile), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -164,13 +179,13 @@ def test_the_app_in_a_browser_steps_and_follows_the_sliders(running_app):
         page.route("**/*", route)
         page.goto(running_app)
         page.get_by_text("Day 0", exact=False).first.wait_for(timeout=60_000)
-        assert "Red: tempo 0.30" in page.content()
-        tempo = page.locator(".v-input", has_text="Red tempo").get_by_role("slider")
+        assert f"{RED}: tempo 0.30" in page.inner_text("body")
+        tempo = page.locator(".v-input", has_text=f"{RED} tempo").get_by_role("slider")
         tempo.focus()
         for _ in range(3):  # three steps of 0.05
             page.keyboard.press("ArrowRight")
         page.get_by_role("button", name="Reset", exact=True).click()
-        page.get_by_text("Red: tempo 0.45", exact=False).wait_for(timeout=30_000)
+        page.get_by_text(f"{RED}: tempo 0.45", exact=False).wait_for(timeout=30_000)
         step = page.get_by_role("button", name="Step", exact=True)
         for _ in range(3):
             step.click()
@@ -198,6 +213,8 @@ def test_the_app_in_a_browser_steps_and_follows_the_sliders(running_app):
         page.get_by_text("No unit selected.").wait_for(state="detached", timeout=30_000)
         assert "men · cohesion" in page.inner_text("body")
         assert "Traceback" not in page.inner_text("body")
+        assert TRAP in page.inner_text("body")  # shown as text …
+        assert page.evaluate("window.__pwned") is None  # … and never run
         assert not errors, errors
         assert not outside, f"the app asked the network for {outside}"
         browser.close()

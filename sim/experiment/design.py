@@ -89,7 +89,7 @@ def _number(v: Any) -> bool:
 
 def _is_schedule(v: Any) -> bool:
     if isinstance(v, list):
-        return all(isinstance(s, dict) and "from" in s for s in v)
+        return bool(v) and all(isinstance(s, dict) and "from" in s for s in v)
     return _number(v)
 
 
@@ -109,15 +109,29 @@ def data_of(loaded: Loaded) -> dict[str, Any]:
     return loaded.scenario.model_dump(mode="python", by_alias=True)
 
 
+def _as(kind: type, v: Any) -> Any:
+    """A value read back from JSON (the manifest) as the field's kind: dates were strings."""
+    if kind is dt.date and isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            return v  # left for the scenario's own check to name
+    return v
+
+
 def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
-    sweep, src = loaded.scenario.sweep, loaded.source
+    s = loaded.scenario
+    sweep, src = s.sweep, loaded.source
     ranged = sweep.design in ("lhs", "sobol")
-    out = []
+    out: list[Axis] = []
     for name, spec in sweep.parameters.items():
         where = ("sweep", "parameters", name)
         path = _path(name)
         if not isinstance(path[0], str) or path[0] not in SWEEPABLE:
             raise src.error(where, f"only fields under {', '.join(SWEEPABLE)} can be swept")
+        for other in out:  # one axis would rewrite what the other addresses
+            if path[: len(other.path)] == other.path or other.path[: len(path)] == path:
+                raise src.error(where, f"overlaps the swept parameter {other.name}")
         try:
             current = _at(data, path)
         except KeyError:
@@ -125,19 +139,25 @@ def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
         spec = spec if isinstance(spec, Parameter) else Parameter(values=spec)
         if isinstance(current, dict | list) and not _is_schedule(current):
             raise src.error(where, "a section, not a value: name one of its fields")
-        if spec.from_ is not None and not _is_schedule(current):
-            raise src.error(where, "'from' applies to a schedule (tempo, intelligence, …)")
+        if spec.from_ is not None:
+            if not _is_schedule(current):
+                raise src.error(where, "'from' applies to a schedule (tempo, intelligence, …)")
+            if not s.start <= spec.from_ <= s.end:
+                raise src.error(where, f"'from' must fall within the run, {s.start} to {s.end}")
         kind = _kind(current, spec.from_)
         if ranged != (spec.range is not None):
             need = "range: [low, high]" if ranged else "a list of values"
             raise src.error(where, f"a {sweep.design} design needs {need}")
         if spec.range is None:
-            out.append(Axis(name, path, spec.from_, kind, values=list(spec.values)))
+            values = [_as(kind, v) for v in spec.values]
+            out.append(Axis(name, path, spec.from_, kind, values=values))
             continue
-        low, high = spec.range
+        low, high = (_as(kind, v) for v in spec.range)
         numeric = kind in (int, float) and _number(low) and _number(high)
         dated = kind is dt.date and all(isinstance(v, dt.date) for v in (low, high))
         if not (numeric or dated):
+            if kind is object:
+                raise src.error(where, "a range needs a number or a date field (a schedule: with from)")
             raise src.error(where, f"range needs two {'dates' if kind is dt.date else 'numbers'}")
         if not low < high:
             raise src.error(where, "range needs low < high")
@@ -165,6 +185,8 @@ def build(loaded: Loaded) -> Design:
     replicates = sweep.replicates or s.replicates
     problem = None
     if sweep.design == "grid":
+        if sweep.points is not None:
+            raise src.error(("sweep", "points"), "a grid has a point per combination: no points")
         n = int(np.prod([len(a.values) for a in axes], dtype=float))
         if n > MAX_POINTS:
             raise src.error(("sweep", "parameters"), f"{n:,} grid points; at most {MAX_POINTS:,}")
