@@ -121,13 +121,13 @@ def controls(loaded: Loaded) -> dict[str, Any]:
     params["pause_day"] = _slider("pause day", p.day, 0, last, 1)
     params["pause_days"] = _slider("pause days", p.days, 0, s.days, 1)
     name = reinforcement_of(s)
-    if name:
+    day = (s.sides.attacker.reinforcements[name].date - s.start).days if name else -1
+    if 0 <= day <= last:  # days after the start, as the pause; none for one outside the run
         rf = s.sides.attacker.reinforcements[name]
-        day = min(max(0, (rf.date - s.start).days), last)
         step = max(1, int(rf.unit_strength))
         params["reinforcement_men"] = _slider(f"{name} men", rf.men, 0, 2 * rf.men, step)
         params["reinforcement_day"] = _slider(f"{name} day", day, 0, last, 1)
-    low = 0 if s.seed < 1000 else s.seed
+    low = 0 if s.seed < 1000 else min(s.seed, 2**32 - 1000)
     params["seed"] = _slider("seed", s.seed, low, low + 999, 1)
     return params
 
@@ -166,7 +166,7 @@ def apply(loaded: Loaded, values: dict[str, Any]) -> Loaded:
                 back = first + dt.timedelta(days=int(days))
                 steps = with_step(steps, s.start, back, float(base))
         data["sides"]["defender"]["intelligence"] = steps
-    name = reinforcement_of(s)
+    name = reinforcement_of(s) if "reinforcement_men" in start else None
     if name and "reinforcement_men" in changed and changed["reinforcement_men"] <= 0:
         del data["sides"]["attacker"]["reinforcements"][name]
     elif name:

@@ -163,6 +163,7 @@ def _finish(store, study, engine: str) -> None:
 
     from sim.analysis.study import effect_ranges
     from sim.viz.report import key_table_rows, write
+    from sim.viz.style import short_labels
 
     summary, figures = write(store, study)
     s, d, world = study.loaded.scenario, study.design, study.worlds[0]
@@ -177,7 +178,7 @@ def _finish(store, study, engine: str) -> None:
             click.echo(f"  {a:<{width}}  {b}")
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 50):
-            short = {a.name: ".".join(a.name.split(".")[-2:]) for a in d.axes}
+            short = short_labels([a.name for a in d.axes])
             table = summary.outcomes.head(40).rename(columns=short)
             click.echo(table.to_string(index=False, float_format="{:.3g}".format))
             if d.kind == "grid":
@@ -276,7 +277,7 @@ def replay(
     sets: tuple[str, ...],
 ) -> None:
     """One run as a map animation with its event log and territory curve."""
-    from sim.experiment import execute
+    from sim.experiment import design, execute
     from sim.experiment.store import StoreError, write_page
     from sim.model import batch
     from sim.viz.replay import replay_page
@@ -287,7 +288,9 @@ def replay(
         raise StoreError(f"{scenario}: no design point {point} (it has {study.design.points})")
     world = study.worlds[point]
     result = batch.run(world, [replicate], trace=True)
-    write_page(output, replay_page(world, loaded.scenario, result, replicate))
+    scenario = design.point_loaded(loaded, study.design, point).scenario
+    inputs = design.describe_point(study.design, point)
+    write_page(output, replay_page(world, scenario, result, replicate, inputs))
     click.echo(f"replay: {output}")
 
 

@@ -78,7 +78,7 @@ def test_survival_curves_end_at_the_share_never_fallen(study):
     store, s = study
     bands = pd.read_parquet(store.path / "summary.parquet")
     outcomes = pd.read_parquet(store.path / "outcomes.parquet")
-    fig = charts.survival_chart(bands, point_labels(s.design), 20.0)
+    fig = charts.survival_chart(bands, point_labels(s.design), 0.1)
     for p, trace in enumerate(fig.data):
         assert list(trace.y) == list(bands.loc[bands.point == p, "p_holding"])
         fallen = outcomes.loc[outcomes.point == p, "fallen by the end (share)"].item()
@@ -172,3 +172,14 @@ def test_figures_are_plotly_figures(study):
     store, s = study
     bands = pd.read_parquet(store.path / "summary.parquet")
     assert isinstance(charts.fan_selector(bands, point_labels(s.design)), go.Figure)
+
+
+def test_short_labels_are_unique_tails():
+    from sim.viz.style import short_labels
+
+    names = ["sides.attacker.tempo", "sides.defender.tempo", "sides.defender.intelligence"]
+    assert short_labels(names) == {
+        "sides.attacker.tempo": "attacker.tempo",
+        "sides.defender.tempo": "defender.tempo",
+        "sides.defender.intelligence": "intelligence",
+    }

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -121,6 +123,13 @@ def test_sobol_has_n_times_k_plus_2_points_within_ranges(tmp_path):
           "parameters": {"sides.attacker.tempo": {"range": [0.3, 0.1]}}}, "tempo", "low < high"),
         ({"parameters": {"sides.attacker.reinforcements.second_echelon.date": ["soon"]}},
          "date", "design point 0"),
+        ({"parameters": {"sides.defender.intelligence": {"from": "2024-06-01", "values": [0.1]}}},
+         "intelligence", "within the run"),
+        ({"parameters": {"sides.defender.intelligence": {"from": "2025-02-01", "values": [0.1]},
+                         "sides.defender.intelligence.1.value": [0.5]}},
+         "intelligence.1.value", "overlaps"),
+        ({"points": 4, "parameters": {"sides.attacker.tempo": [0.1]}}, "points", "no points"),
+        ({"parameters": {"places": {"from": "2025-02-01", "values": [1]}}}, "places", "section"),
     ],
 )  # fmt: skip
 def test_bad_parameters_are_refused_before_anything_runs(tmp_path, sweep, field, message):
@@ -274,3 +283,85 @@ def test_sobol_indices_find_the_parameter_that_matters(tmp_path):
     assert si.at["sides.attacker.tempo", "S1"] == pytest.approx(1, abs=0.05)
     assert si.at["sides.defender.tempo", "ST"] == pytest.approx(0, abs=0.01)
     assert (si["S1_conf"] > 0).all()
+
+
+def test_a_study_with_a_date_range_reopens(tmp_path):
+    """The manifest is JSON: dates come back as text and must still make the same design."""
+    sweep = {
+        "design": "lhs",
+        "points": 3,
+        "replicates": 3,
+        "parameters": {
+            "sides.attacker.reinforcements.second_echelon.date": {
+                "range": [dt.date(2025, 1, 10), dt.date(2025, 2, 20)]
+            }
+        },
+    }
+    out = tmp_path / "r"
+    result = sim_run(
+        str(study_file(tmp_path, sweep)), "--workers", "1", "--out", str(out), "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    before = (folder(out) / "outcomes.parquet").read_bytes()
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "report", str(folder(out))],
+        capture_output=True,
+        text=True,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert (folder(out) / "outcomes.parquet").read_bytes() == before
+
+
+def test_report_refuses_an_unfinished_study(uninterrupted, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder(uninterrupted), copy)
+    for part in copy.glob("*/part-p00004-*.parquet"):
+        part.unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "report", str(copy)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "20 of 180 runs are not on disk" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "/nonexistent/folder"),
+        ("compare", "/nonexistent/folder"),
+        ("run", str(STUDY), "--scheduler", "notaurl", "--out", "{tmp}/r"),
+        ("replay", str(STUDY), "--point", "9", "-o", "{tmp}/x.html"),
+        ("replay", str(STUDY), "-o", "{tmp}/no/such/dir/x.html"),
+    ],
+)
+def test_cli_failures_are_one_line_and_write_nothing(tmp_path, args):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_results_of_another_numpy_never_share_a_folder(monkeypatch):
+    from sim.experiment import store
+
+    table = pd.DataFrame({"point": [0]})
+    here = store.scenario_hash({"a": 1}, table)
+    real = store.versions
+    monkeypatch.setattr(store, "versions", lambda: {**real(), "numpy": "0.0"})
+    assert store.scenario_hash({"a": 1}, table) != here
+
+
+def test_main_effects_are_undefined_where_a_point_lacks_the_outcome():
+    d = designs.build(load(STUDY))
+    table = d.table.assign(y=np.where(d.table.index == 0, np.nan, 1.0))
+    effects = analysis.main_effects(table, d, ["y"])
+    first = d.table.at[0, "sides.attacker.tempo"]
+    row = effects[(effects.parameter == "sides.attacker.tempo") & (effects.level == str(first))]
+    assert row["value"].isna().all()
+    assert effects["value"].notna().sum() == 4  # the levels without point 0

@@ -69,7 +69,8 @@ def main_effects(table: pd.DataFrame, design: Design, names: list[str]) -> pd.Da
     for a in design.axes:
         for level, group in table.groupby(a.name, sort=True):
             for name in names:
-                rows.append((a.name, str(level), name, float(group[name].mean())))
+                # NaN when any point lacks the outcome: a mean of some points would mislead
+                rows.append((a.name, str(level), name, float(group[name].mean(skipna=False))))
     return pd.DataFrame(rows, columns=["parameter", "level", "outcome", "value"])
 
 

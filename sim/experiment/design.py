@@ -157,7 +157,8 @@ def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
         dated = kind is dt.date and all(isinstance(v, dt.date) for v in (low, high))
         if not (numeric or dated):
             if kind is object:
-                raise src.error(where, "a range needs a number or a date field (a schedule: with from)")
+                need = "a number or date field (a schedule: with from)"
+                raise src.error(where, f"a range needs {need}")
             raise src.error(where, f"range needs two {'dates' if kind is dt.date else 'numbers'}")
         if not low < high:
             raise src.error(where, "range needs low < high")
@@ -261,6 +262,13 @@ def point_loaded(loaded: Loaded, design: Design, point: int) -> Loaded:
         raise ScenarioError(
             exc.file, exc.line, exc.field, f"{exc.message} (design point {point}: {shown})"
         ) from None
+
+
+def describe_point(design: Design, point: int) -> str:
+    """'point 3: sides.attacker.tempo=0.4, …', or '' for a scenario without a sweep."""
+    if not design.axes:
+        return ""
+    return f"point {point}: " + ", ".join(f"{k}={v}" for k, v in design.values(point).items())
 
 
 def describe(design: Design, limit: int = 20) -> str:

@@ -86,13 +86,16 @@ def reopen(path: Path) -> tuple[ResultsDir, Study]:
     store = ResultsDir(Path(path))
     try:
         manifest = store.manifest()
-    except (OSError, ValueError):
-        raise StoreError(f"{path} is not a results folder (no readable manifest.json)") from None
+        scenario = manifest["scenario"]
+        stored = pd.read_parquet(store.path / "design.parquet")
+    except (OSError, ValueError, KeyError, TypeError):
+        raise StoreError(
+            f"{path} is not a results folder (manifest.json, design.parquet)"
+        ) from None
     try:
-        study = plan(validate(manifest["scenario"], Source(str(store.path / "manifest.json"))))
-    except (ScenarioError, KeyError) as exc:
+        study = plan(validate(scenario, Source(str(store.path / "manifest.json"))))
+    except ScenarioError as exc:
         raise StoreError(f"{path}: its manifest does not hold a valid scenario ({exc})") from None
-    stored = pd.read_parquet(store.path / "design.parquet")
     if not stored.astype(str).equals(study.design.table.astype(str)):
         raise StoreError(f"{path}: design.parquet does not match the manifest's sweep")
     return store, study
@@ -176,7 +179,7 @@ def executor(workers: int, scheduler: str | None = None) -> Iterator[tuple[Execu
 
         try:
             client = Client(scheduler, timeout="10s")
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         try:
             _check_cluster(client)
@@ -241,19 +244,25 @@ def run_study(
 ) -> ResultsDir:
     """Run every (point, replicate) not yet on disk and return the results folder."""
     s, d = study.loaded.scenario, study.design
-    resolved = s.model_dump(mode="json", by_alias=True)
-    store = ResultsDir.open(root, s.name, resolved, d.table, s.seed, engine, fresh=fresh)
-    covered = store.coverage()
-    missing = {p: sorted(set(range(d.replicates)) - covered.get(p, set())) for p in range(d.points)}
-    left = {p: len(m) for p, m in missing.items() if m}
+    with contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(executor(0, scheduler)) if scheduler else None
+        # a cluster is reached (and checked) before anything is written
+        resolved = s.model_dump(mode="json", by_alias=True)
+        store = ResultsDir.open(root, s.name, resolved, d.table, s.seed, engine, fresh=fresh)
+        covered = store.coverage()
+        missing = {
+            p: sorted(set(range(d.replicates)) - covered.get(p, set())) for p in range(d.points)
+        }
+        left = {p: len(m) for p, m in missing.items() if m}
 
-    def tasks(slots: int) -> list[tuple[int, range]]:
-        size = chunk or chunk_size(study, engine, slots)
-        return [(p, b) for p, m in missing.items() for b in blocks(m, size)]
+        def tasks(slots: int) -> list[tuple[int, range]]:
+            size = chunk or chunk_size(study, engine, slots)
+            return [(p, b) for p, m in missing.items() for b in blocks(m, size)]
 
-    if not scheduler and len(tasks(workers)) <= 1:
-        workers = 1  # starting processes would cost more than they give
-    with executor(workers, scheduler) as (pool, slots):
+        if cluster is None:
+            local = workers if len(tasks(workers)) > 1 else 1  # one task: no processes
+            cluster = stack.enter_context(executor(local))
+        pool, slots = cluster
         todo = iter(tasks(slots))
         with tqdm(
             total=d.runs,
@@ -285,6 +294,7 @@ def run_study(
                         del left[p]
                     bar.update(len(b))
                     show()
+    store.record_done()
     return store
 
 

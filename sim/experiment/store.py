@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -43,14 +44,19 @@ def versions() -> dict[str, str]:
     return out
 
 
+BITS = ("salient", "numpy", "python")  # versions that decide the bits of a run
+
+
 def scenario_hash(resolved: dict[str, Any], design: pd.DataFrame) -> str:
     """Hash of the resolved scenario, its design table (in point order: the order of the
-    swept parameters decides which point is which) and the model's version."""
+    swept parameters decides which point is which) and the versions that decide the bits:
+    results of another numpy never resume into this folder."""
+    mine = versions()
     text = json.dumps(
         {
             "scenario": resolved,
             "design": design.to_dict(orient="split", index=False),
-            "salient": versions()["salient"],
+            **{k: mine[k] for k in BITS},
         },
         sort_keys=True,
         default=str,
@@ -66,13 +72,18 @@ def _atomic_write(path: Path, write) -> None:
 
 def write_page(path: Path, html: str) -> None:
     """A page outside a results folder (compare, replay), written whole or not at all."""
-    _atomic_write(Path(path), lambda p: p.write_text(html, encoding="utf-8"))
+    try:
+        _atomic_write(Path(path), lambda p: p.write_text(html, encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @dataclass
 class ResultsDir:
     path: Path
     _done: set[str] | None = field(default=None, repr=False)  # read once, then kept up to date
+    _recorded: float = field(default=0.0, repr=False)  # when the manifest's list was written
+    _by_point: dict[int, list[str]] | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -94,10 +105,9 @@ class ResultsDir:
             stale.unlink()
         if path.exists() and (path / "manifest.json").exists() and not fresh:
             manifest = store.manifest()
-            if (
-                manifest.get("hash") != digest
-                or manifest["versions"].get("salient") != versions()["salient"]
-            ):
+            mine = versions()
+            theirs = manifest.get("versions", {})
+            if manifest.get("hash") != digest or any(theirs.get(k) != mine[k] for k in BITS):
                 raise StoreError(
                     f"{path} holds results of another scenario or version; "
                     "use --fresh to start over"
@@ -162,9 +172,20 @@ class ResultsDir:
         return self.coverage().get(point, set())
 
     def _parts(self, sub: str, point: int | None = None) -> list[Path]:
-        done = self.done()
-        pattern = "part-*.parquet" if point is None else f"part-p{point:05d}-*.parquet"
-        return sorted(p for p in (self.path / sub).glob(pattern) if p.name in done)
+        if point is None:
+            return [self.path / sub / n for n in sorted(self.done())]
+        if self._by_point is None:  # one pass over the names, not one per point
+            self._by_point = {}
+            for n in sorted(self.done()):
+                match = _PART.fullmatch(n)
+                if match:
+                    self._by_point.setdefault(int(match["point"]), []).append(n)
+        return [self.path / sub / n for n in self._by_point.get(point, [])]
+
+    def missing(self, points: int, replicates: int) -> int:
+        """Runs of a design of `points` × `replicates` not on disk yet."""
+        covered = self.coverage()
+        return sum(replicates - len(covered.get(p, ())) for p in range(points))
 
     def write_part(self, point: int, result: RunResult, dates: pd.DatetimeIndex) -> None:
         reps = result.replicates
@@ -175,7 +196,9 @@ class ResultsDir:
         _atomic_write(self.path / "series" / name, lambda p: frame.to_parquet(p, index=False))
         self.done()
         self._done.add(name)
-        self.record_done()
+        self._by_point = None
+        if time.monotonic() - self._recorded > 2:  # a large study would rewrite it constantly
+            self.record_done()
 
     @staticmethod
     def frames(
@@ -206,15 +229,18 @@ class ResultsDir:
         return frame, events
 
     def record_done(self) -> None:
-        """List the finished tasks in the manifest (for people and tools; a resume trusts the
-        parts themselves, which a crash between the two writes cannot contradict)."""
+        """List the finished tasks in the manifest (for people and tools, at most every two
+        seconds during a run and at its end; a resume trusts the parts themselves)."""
         manifest = self.manifest()
         manifest["done"] = sorted(self.done())
         self.write_manifest(manifest)
+        self._recorded = time.monotonic()
 
     def territory(self, point: int) -> np.ndarray:
         """(replicates, days) territory of one design point, reading only its parts."""
         parts = self._parts("series", point)
+        if not parts:
+            raise StoreError(f"{self.path}: no finished runs of design point {point}")
         columns = ["replicate", "day", "territory"]
         one = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
         one = one.sort_values(["replicate", "day"])

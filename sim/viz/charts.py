@@ -116,7 +116,7 @@ def fan_selector(
 
 
 def survival_chart(
-    bands: pd.DataFrame, labels: dict[int, str], threshold_km2: float, limit: int = 12
+    bands: pd.DataFrame, labels: dict[int, str], fraction: float, limit: int = 12
 ) -> go.Figure:
     """P(still holding at least the collapse threshold) by day, per point. A run that never
     fell stays in the curve to the end, so the last value is the share censored."""
@@ -134,7 +134,9 @@ def survival_chart(
                 name=f"{name} ({held[-1]:.0%} never fell: censored)",
             )
         )
-    finish(fig, f"Probability the defender still holds ≥ {threshold_km2:,.0f} km²", HOLDING)
+    shown = "" if len(fig.data) == bands["point"].nunique() else f" (first {len(fig.data)} points)"
+    title = f"Probability the defender still holds ≥ {fraction:.0%} of the salient{shown}"
+    finish(fig, title, HOLDING)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig
 
@@ -145,13 +147,16 @@ def _menu(buttons: list[dict]) -> list[dict]:
 
 
 def outcome_maps(
-    outcomes: pd.DataFrame, parameters: list[str], names: list[str], limit: int = 3
+    outcomes: pd.DataFrame,
+    parameters: list[str],
+    names: list[str],
+    grid: bool = True,
+    limit: int = 3,
 ) -> list[go.Figure]:
     """An outcome over each pair of swept parameters (the first `limit` pairs), chosen from a
     menu: a heatmap of means over the other parameters for a grid, coloured points for
     sampled designs."""
     figures = []
-    grid = all(outcomes[p].nunique() <= 50 for p in parameters)
     for a, b in itertools.islice(itertools.combinations(parameters, 2), limit):
         fig = go.Figure()
         buttons = []

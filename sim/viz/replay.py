@@ -191,17 +191,18 @@ def replay_figure(world: World, scenario: Scenario, result: RunResult) -> go.Fig
     return fig
 
 
-def replay_page(world: World, scenario: Scenario, result: RunResult, replicate: int) -> str:
+def replay_page(
+    world: World, scenario: Scenario, result: RunResult, replicate: int, inputs: str = ""
+) -> str:
+    """The replay page; `inputs` names the design point of a study it comes from."""
     rows = event_rows(world, scenario, result)
+    meta = {"seed": str(scenario.seed), "replicate": str(replicate), "days": str(world.days)}
+    if inputs:
+        meta["design"] = inputs
     return page(
         f"{scenario.name}: replay of run {replicate} (seed {scenario.seed})",
         scenario.description,
-        {
-            "seed": str(scenario.seed),
-            "replicate": str(replicate),
-            "days": str(world.days),
-            "version": __version__,
-        },
+        {**meta, "version": __version__},
         [
             Beside(
                 replay_figure(world, scenario, result),

@@ -15,9 +15,10 @@ from sim.analysis.study import COLLAPSE_MEAN, Summary, summarise
 from sim.analysis.summary import KeyFigures, key_figures
 from sim.experiment.design import Design
 from sim.experiment.execute import Study
-from sim.experiment.store import ResultsDir
+from sim.experiment.store import ResultsDir, StoreError
 from sim.viz.charts import fan_selector, outcome_maps, sobol_chart, survival_chart
 from sim.viz.page import Block, Table, page
+from sim.viz.style import short_labels
 
 
 def key_table_rows(k: KeyFigures) -> list[tuple[str, str]]:
@@ -37,12 +38,11 @@ def key_table_rows(k: KeyFigures) -> list[tuple[str, str]]:
 
 
 def point_labels(design: Design) -> dict[int, str]:
-    """'tempo=0.3, intelligence=0.8' for each design point (last part of each path)."""
+    """'attacker.tempo=0.3, intelligence=0.8' for each design point (short unique names)."""
+    short = short_labels([a.name for a in design.axes])
     return {
-        p: ", ".join(
-            f"{a.name.rsplit('.', 1)[-1]}={v}" for a, v in zip(design.axes, vals, strict=True)
-        )
-        for p, vals in ((p, design.values(p).values()) for p in range(design.points))
+        p: ", ".join(f"{short[k]}={v}" for k, v in design.values(p).items())
+        for p in range(design.points)
     }
 
 
@@ -54,7 +54,8 @@ def _cell(v) -> str:
 
 def outcomes_table(outcomes: pd.DataFrame, limit: int = 200) -> Table:
     shown = outcomes.head(limit)
-    header = [".".join(str(c).split(".")[-2:]) for c in shown.columns]
+    short = short_labels([str(c) for c in shown.columns])
+    header = [short[str(c)] for c in shown.columns]
     rows = [[_cell(v) for v in r] for r in shown.itertuples(index=False)]
     more = f" (first {limit} of {len(outcomes)})" if len(outcomes) > limit else ""
     return Table(f"Outcomes per design point{more}", header, rows)
@@ -73,13 +74,13 @@ def blocks(study: Study, summary: Summary, figures: KeyFigures) -> list[Block]:
     ]
     title = f"Territory held, {d.replicates} runs" + (" per design point" if d.points > 1 else "")
     out.append(fan_selector(summary.bands, labels, s.observed, title))
-    out.append(survival_chart(summary.bands, labels, figures.collapse.threshold_km2))
+    out.append(survival_chart(summary.bands, labels, s.report.collapse_fraction))
     if d.points > 1:
         out.append(outcomes_table(summary.outcomes))
         names = [c for c in summary.outcomes.columns if c not in d.table.columns]
         names.sort(key=lambda n: n != COLLAPSE_MEAN)  # shown first: defined even when few fall
         params = [a.name for a in d.axes if summary.outcomes[a.name].nunique() > 1]
-        out.extend(outcome_maps(summary.outcomes, params, names))
+        out.extend(outcome_maps(summary.outcomes, params, names, grid=d.kind == "grid"))
         if d.kind == "sobol" and len(summary.sensitivity):
             out.append(sobol_chart(summary.sensitivity))
     return out
@@ -87,6 +88,13 @@ def blocks(study: Study, summary: Summary, figures: KeyFigures) -> list[Block]:
 
 def write(store: ResultsDir, study: Study) -> tuple[Summary, KeyFigures]:
     """Summarise a finished study, write its tables and report, and mark it complete."""
+    d = study.design
+    missing = store.missing(d.points, d.replicates)
+    if missing:  # partial points would break the common random numbers between them
+        raise StoreError(
+            f"{store.path}: {missing:,} of {d.runs:,} runs are not on disk yet; "
+            "run the same `sim run` command to finish them"
+        )
     summary = summarise(store, study)
     store.write_summary(summary.bands, summary.outcomes, summary.sensitivity)
     figures = build(store, study, summary)

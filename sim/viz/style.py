@@ -32,3 +32,17 @@ def finish(fig: go.Figure, title: str, y: str, x: str = DATE, **layout) -> go.Fi
         **layout,
     )
     return fig
+
+
+def short_labels(paths: list[str]) -> dict[str, str]:
+    """The shortest tail of each dotted path that no other path shares ('attacker.tempo' and
+    'defender.tempo', not 'tempo' twice), for legends and table headers."""
+    out = {}
+    for p in paths:
+        parts = p.split(".")
+        for n in range(1, len(parts) + 1):
+            tail = ".".join(parts[-n:])
+            if all(not q.endswith("." + tail) and q != tail for q in paths if q != p):
+                break
+        out[p] = tail
+    return out
