@@ -365,3 +365,16 @@ def test_main_effects_are_undefined_where_a_point_lacks_the_outcome():
     row = effects[(effects.parameter == "sides.attacker.tempo") & (effects.level == str(first))]
     assert row["value"].isna().all()
     assert effects["value"].notna().sum() == 4  # the levels without point 0
+
+
+def test_two_runs_never_write_one_folder_at_once(tmp_path):
+    from sim.experiment.store import ResultsDir, StoreError
+
+    s = execute.plan(load(STUDY, ["sweep.replicates=2"]))
+    resolved = s.loaded.scenario.model_dump(mode="json", by_alias=True)
+    args = (tmp_path, s.name, resolved, s.design.table, 0, "batch")
+    first = ResultsDir.open(*args)
+    with pytest.raises(StoreError, match="being written by another sim run"):
+        ResultsDir.open(*args)
+    first.close()
+    ResultsDir.open(*args).close()  # free again

@@ -249,6 +249,7 @@ def run_study(
         # a cluster is reached (and checked) before anything is written
         resolved = s.model_dump(mode="json", by_alias=True)
         store = ResultsDir.open(root, s.name, resolved, d.table, s.seed, engine, fresh=fresh)
+        stack.callback(store.close)
         covered = store.coverage()
         missing = {
             p: sorted(set(range(d.replicates)) - covered.get(p, set())) for p in range(d.points)
@@ -294,7 +295,7 @@ def run_study(
                         del left[p]
                     bar.update(len(b))
                     show()
-    store.record_done()
+        store.record_done()
     return store
 
 

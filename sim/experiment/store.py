@@ -70,6 +70,22 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+def _lock(path: Path) -> int | None:
+    """An exclusive lock on a results folder (POSIX; elsewhere none), so that two runs of
+    one study never write parts of different chunkings side by side."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        return None
+    fd = os.open(path / ".lock", os.O_CREAT | os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreError(f"{path} is being written by another sim run; wait for it") from None
+    return fd
+
+
 def write_page(path: Path, html: str) -> None:
     """A page outside a results folder (compare, replay), written whole or not at all."""
     try:
@@ -84,6 +100,13 @@ class ResultsDir:
     _done: set[str] | None = field(default=None, repr=False)  # read once, then kept up to date
     _recorded: float = field(default=0.0, repr=False)  # when the manifest's list was written
     _by_point: dict[int, list[str]] | None = field(default=None, repr=False)
+    _lock: int | None = field(default=None, repr=False)  # file descriptor holding the lock
+
+    def close(self) -> None:
+        """Let another `sim run` write this folder."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     @classmethod
     def open(
@@ -101,6 +124,11 @@ class ResultsDir:
         digest = scenario_hash(resolved, design)
         path = Path(root) / f"{name}-{digest}"
         store = cls(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from None
+        store._lock = _lock(path)  # one writer at a time; released when the process ends
         for stale in path.glob("**/.*.tmp"):  # half-written by a process that died
             stale.unlink()
         if path.exists() and (path / "manifest.json").exists() and not fresh:
