@@ -41,6 +41,18 @@ overrides = click.option(
 )
 
 
+def output(default: str):
+    """The -o option of the commands that write one page."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=default,
+        show_default=True,
+        help="The HTML page to write.",
+    )
+
+
 @click.group()
 @click.version_option(package_name="salient")
 def main() -> None:
@@ -233,13 +245,7 @@ def _run_of(spec: str, letter: str):
 
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="compare.html",
-    show_default=True,
-)
+@output("compare.html")
 @bad_input_exits
 def compare(sources: tuple[str, ...], output: Path) -> None:
     """Overlay results folders (DIR, or DIR:POINT for one design point) on one page."""
@@ -259,13 +265,7 @@ def compare(sources: tuple[str, ...], output: Path) -> None:
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (overrides file).")
 @click.option("--replicate", type=click.IntRange(0, 10**6), default=0, show_default=True)
 @click.option("--point", type=click.IntRange(0), default=0, show_default=True, help="Design point.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="replay.html",
-    show_default=True,
-)
+@output("replay.html")
 @overrides
 @bad_input_exits
 def replay(

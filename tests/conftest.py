@@ -49,3 +49,15 @@ def minimal_scenario() -> dict:
 def minimal_scenario_dict() -> dict:
     """`minimal_scenario()` as a fixture (a fresh copy for each test)."""
     return minimal_scenario()
+
+
+@pytest.fixture(scope="session")
+def whole_study(tmp_path_factory):
+    """The small classroom study run once, uninterrupted, in-process: what every other way
+    of running it (processes, Dask, killed and resumed) must reproduce."""
+    from tests.study_runs import SMALL, STUDY, sim_run
+
+    out = tmp_path_factory.mktemp("whole")
+    result = sim_run(str(STUDY), *SMALL, "--workers", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out

@@ -19,12 +19,9 @@ from tests.study_runs import (
 )
 
 
-@pytest.fixture(scope="module")
-def in_process(tmp_path_factory):
-    out = tmp_path_factory.mktemp("in-process")
-    result = sim_run(str(STUDY), *SMALL, "--workers", "1", "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+@pytest.fixture
+def in_process(whole_study):
+    return whole_study
 
 
 def test_a_dask_cluster_writes_the_same_bytes(in_process, tmp_path):

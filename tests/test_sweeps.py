@@ -181,12 +181,9 @@ def test_a_swept_schedule_step_changes_only_its_own_days(steps, day, value):
 # ---- running ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("whole")
-    result = sim_run(str(STUDY), *SMALL, "--workers", "1", "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+@pytest.fixture
+def uninterrupted(whole_study):
+    return whole_study
 
 
 def test_local_processes_write_the_same_bytes(uninterrupted, tmp_path):
