@@ -375,3 +375,8 @@ def test_two_runs_never_write_one_folder_at_once(tmp_path):
         ResultsDir.open(*args)
     first.close()
     ResultsDir.open(*args).close()  # free again
+    manifest = first.path / "manifest.json"  # a folder of another numpy is refused …
+    manifest.write_text(manifest.read_text().replace('"numpy": "', '"numpy": "0.'))
+    for _ in range(2):  # … and the refusal leaves it unlocked
+        with pytest.raises(StoreError, match="another scenario or version"):
+            ResultsDir.open(*args)

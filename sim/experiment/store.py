@@ -129,10 +129,29 @@ class ResultsDir:
         except OSError as exc:
             raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from None
         store._lock = _lock(path)  # one writer at a time; released when the process ends
+        try:
+            store._prepare(name, digest, resolved, design, seed, engine, fresh)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _prepare(
+        self,
+        name: str,
+        digest: str,
+        resolved: dict[str, Any],
+        design: pd.DataFrame,
+        seed: int,
+        engine: str,
+        fresh: bool,
+    ) -> None:
+        """Check a folder already there, or lay out a new one (under the lock)."""
+        path = self.path
         for stale in path.glob("**/.*.tmp"):  # half-written by a process that died
             stale.unlink()
         if path.exists() and (path / "manifest.json").exists() and not fresh:
-            manifest = store.manifest()
+            manifest = self.manifest()
             mine = versions()
             theirs = manifest.get("versions", {})
             if manifest.get("hash") != digest or any(theirs.get(k) != mine[k] for k in BITS):
@@ -140,7 +159,7 @@ class ResultsDir:
                     f"{path} holds results of another scenario or version; "
                     "use --fresh to start over"
                 )
-            return store
+            return
         if fresh and path.exists():
             for sub in ("series", "events"):
                 for part in (path / sub).glob("part-*.parquet"):
@@ -148,7 +167,7 @@ class ResultsDir:
         (path / "series").mkdir(parents=True, exist_ok=True)
         (path / "events").mkdir(parents=True, exist_ok=True)
         _atomic_write(path / "design.parquet", lambda p: design.to_parquet(p, index=False))
-        store.write_manifest(
+        self.write_manifest(
             {
                 "name": name,
                 "hash": digest,
@@ -160,7 +179,6 @@ class ResultsDir:
                 "status": "running",
             }
         )
-        return store
 
     def manifest(self) -> dict[str, Any]:
         return json.loads((self.path / "manifest.json").read_text())
