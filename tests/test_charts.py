@@ -26,20 +26,22 @@ def sim(*args: str):
     return result
 
 
-@pytest.fixture(scope="module")
-def kursk(tmp_path_factory):
-    out = tmp_path_factory.mktemp("kursk")
-    sim("run", str(KURSK), "--replicates", "12", "--set", "days=90", "--out", str(out), "--quiet")
+def reopened(tmp_path_factory, name: str, *args: str):
+    """Run `sim run` into a fresh folder and reopen the results folder it wrote."""
+    out = tmp_path_factory.mktemp(name)
+    sim("run", *args, "--replicates", "12", "--out", str(out), "--quiet")
     (folder,) = out.iterdir()
     return reopen(folder)
+
+
+@pytest.fixture(scope="module")
+def kursk(tmp_path_factory):
+    return reopened(tmp_path_factory, "kursk", str(KURSK), "--set", "days=90")
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    out = tmp_path_factory.mktemp("study")
-    sim("run", str(STUDY), "--replicates", "12", "--workers", "1", "--out", str(out), "--quiet")
-    (folder,) = out.iterdir()
-    return reopen(folder)
+    return reopened(tmp_path_factory, "study", str(STUDY), "--workers", "1")
 
 
 def test_fan_chart_draws_the_stored_quantiles_on_the_scenario_dates(kursk):

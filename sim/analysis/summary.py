@@ -62,13 +62,6 @@ def p_hold(territory: np.ndarray, day: int, km2: float) -> float:
     return float((territory[:, day] >= km2).mean())
 
 
-def territory_matrix(series: pd.DataFrame, point: int = 0) -> np.ndarray:
-    """(R, days) territory of one design point from the store's long table."""
-    one = series[series["point"] == point].sort_values(["replicate", "day"])
-    days = int(one["day"].max()) + 1
-    return one["territory"].to_numpy().reshape(-1, days)
-
-
 def summary_table(territory: np.ndarray, start: dt.date, point: int = 0) -> pd.DataFrame:
     """Daily bands of one design point as a table (what summary.parquet holds)."""
     b = bands(territory)

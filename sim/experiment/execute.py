@@ -155,9 +155,10 @@ def _worker_init(parent: int) -> None:
 
 
 def worker_versions() -> dict[str, str]:
-    from sim.experiment.store import versions as v
+    """Run on each Dask worker: its versions, looked up there at call time."""
+    from sim.experiment import store
 
-    return v()
+    return store.versions()
 
 
 def _check_cluster(client) -> None:
