@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model import fields, rng, rules
+from sim.model import fields, kernels, rng, rules
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
 from sim.model.world import World
 
@@ -91,6 +91,8 @@ class Batch:
         self.window = fields.window_table(w.shape)
         self.objective = w.objective.reshape(2, -1)
         self.cover = w.cover.ravel()
+        self.source = w.source.reshape(2, -1)
+        self.road = w.road.ravel()
         self.slots = np.arange(u)
         self.slot_type = np.int16 if u < np.iinfo(np.int16).max else np.int32
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
@@ -235,26 +237,15 @@ class Batch:
 
     def sensing(self) -> None:
         w = self.w
-        detected = np.zeros(self.strength.shape, bool)
-        rows = np.arange(len(self.reps))[:, None]
-        u_draw = self.draws(rng.SENSE, rows, self.slots[None, :])
-        for s in (ATTACKER, DEFENDER):
-            mine = w.side == s
-            near = fields.dilate(self.grid(self.unit_mask(mine[None, :])), 1)
-            cover = np.zeros_like(near)
-            for r in np.unique(w.sensor[mine]):
-                ranged = self.unit_mask((mine & (w.sensor == r))[None, :])
-                cover |= fields.dilate(self.grid(ranged), int(r))
-            enemy = self.present & ~mine[None, :]
-            seen = self.at(near, enemy, False).astype(bool)
-            sensed = self.at(cover, enemy, False).astype(bool)
-            detected |= enemy & (seen | (sensed & (u_draw < w.intelligence[s, self.day])))
-        self.detected = detected
+        self.detected = kernels.sensing(
+            self.pos, self.present, w.side, w.sensor, w.intelligence[:, self.day], w.seed,
+            self.reps, self.day, w.deterministic, self.h, self.wd,
+        )  # fmt: skip
 
     def networks(self) -> None:
         """Each side's supply reach and the cells beside its open road net, recomputed only
         for replicates whose ground changed since they were last computed (and for all when
-        a drone range changed): connected components are the costliest pass of a day."""
+        a drone range changed)."""
         w = self.w
         drones = w.drone_range[:, self.day]
         if self._networks_owner is None or (drones != self._networks_drones).any():
@@ -262,14 +253,10 @@ class Batch:
         else:
             rows = np.flatnonzero((self.owner != self._networks_owner).any(1))
         self._networks_owner, self._networks_drones = self.owner.copy(), drones
-        if len(rows) == 0:
-            return
-        for s in (ATTACKER, DEFENDER):
-            own = self.grid(self.owner[rows] == s)
-            self.fed[s, rows] = fields.reach(own, w.source[s], True).reshape(len(rows), -1)
-            cut = w.road & own & ~fields.dilate(~own, int(drones[1 - s]))
-            net = fields.reach(cut, w.source[s] & w.road, True)
-            self.near_road[s, rows] = fields.dilate(net, 1).reshape(len(rows), -1)
+        kernels.networks(
+            self.owner, rows, self.source, self.road, drones.astype(np.int64), self.h, self.wd,
+            self.fed, self.near_road,
+        )  # fmt: skip
 
     def supply(self) -> None:
         w, r = self.w, self.w.rules
@@ -293,26 +280,13 @@ class Batch:
         f = self.firers
         if len(f) == 0:
             return
-        fpos, tpos = self.pos[:, f], self.pos
-        dist = np.maximum(
-            abs(fpos[:, :, None] // self.wd - tpos[:, None, :] // self.wd),
-            abs(fpos[:, :, None] % self.wd - tpos[:, None, :] % self.wd),
-        )
-        valid = (
-            self.present[:, f, None]
-            & self.present[:, None, :]
-            & (w.side[f, None] != w.side[None, :])[None]
-            & self.detected[:, None, :]
-            & (dist <= w.fires_range[f][None, :, None])
-        )
-        n = valid.sum(2)
         eff = rules.effectiveness(self.cohesion[:, f], self.supply_level[:, f])
         out = rules.fires_output(
             w.fires[f], self.strength[:, f], eff, w.intelligence[w.side[f], self.day]
         )
-        share = out / np.maximum(n, 1)
-        damage = ordered_sum(np.where(valid, share[:, :, None], 0.0), axis=1)
-        hit = valid.any(1)
+        damage, hit = kernels.fires(
+            self.pos, self.present, self.detected, w.side, f, w.fires_range[f], out, self.wd
+        )
         cover = self.cover[np.where(hit, self.pos, 0)]
         self.lose(damage / cover, hit)
 
@@ -429,69 +403,11 @@ class Batch:
         self.remove(lost)
 
     def movement(self) -> None:
-        w, r = self.w, self.w.rules
-        speed = int(w.speed.max(initial=0))
-        if speed == 0:
-            return
-        cap = self.h + self.wd
-        worn = self.cohesion < r.withdraw_cohesion
-        contact = self.contact()  # no cell changes hands while units move
-        rows, slots = np.nonzero(self.present & (w.speed >= 1)[None, :])
-        walk = worn[rows, slots] | ~self.in_contact(rows, slots, contact)
-        if not walk.any():
-            return
-        walkers = Pairs(self, rows[walk], slots[walk])
-        own = [self.grid(self.owner == s) for s in (ATTACKER, DEFENDER)]
-
-        def where_walkers(which: np.ndarray) -> np.ndarray:
-            m = np.zeros(len(self.reps) * self.cells, bool)
-            m[(walkers.base + walkers.pos)[which]] = True
-            return self.grid(m)
-
-        # Fields, exact wherever a walker can look (fields.distance `needed`).
-        goes = ~worn[walkers.r, walkers.u]
-        known = self.unit_mask(self.detected & (w.side == ATTACKER)[None, :])
-        threat = fields.dilate(self.grid(known), 1) & own[DEFENDER]
-        any_threat = threat.any(axis=(1, 2))[:, None, None]
-        goal = np.zeros((2, len(self.reps) * self.cells), np.int32)
-        for s in (ATTACKER, DEFENDER):  # only fields some walker will read are grown
-            need = where_walkers(goes & (walkers.side == s))
-            by_threat = need & any_threat if s == DEFENDER else np.zeros_like(need)
-            if (need & ~by_threat).any():
-                take = ~own[s] & w.objective[s]
-                goal[s] = fields.distance(take, cap, needed=need & ~by_threat, extra=speed).ravel()
-            if by_threat.any():
-                to_threat = fields.distance(threat, cap, needed=by_threat, extra=speed)
-                goal[s] = np.where(any_threat, to_threat, self.grid(goal[s])).ravel()
-        away = np.zeros_like(goal)
-        for s in (ATTACKER, DEFENDER):
-            need = where_walkers(~goes & (walkers.side == s))
-            if need.any():
-                away[s] = fields.distance(~own[s], cap, needed=need, extra=speed).ravel()
-        units = walkers
-        for k in range(1, speed + 1):
-            occ = self.occupancy().ravel()
-            if k > 1:  # walkers fast enough for another cell, from where they now stand
-                rows, slots = walkers.r, walkers.u
-                keep = (w.speed[slots] >= k) & (
-                    worn[rows, slots] | ~self.in_contact(rows, slots, contact)
-                )
-                units = Pairs(self, rows[keep], slots[keep])
-            tired = worn[units.r, units.u]
-            held = units.at_neighbours(self.owner.ravel(), -1) == units.side[:, None]
-            free = held & (units.at_neighbours(occ, 0) == -1)
-            here = units.base + units.pos
-            back = np.where(free, units.side_at_neighbours(away, -1), -1)
-            back_k = back.argmax(1)
-            fwd = np.where(free, units.side_at_neighbours(goal, _FAR), _FAR)
-            fwd_k = fwd.argmin(1)
-            i = np.arange(len(units))
-            go_back = tired & (back[i, back_k] > away[units.side, here])
-            go_fwd = ~tired & (fwd[i, fwd_k] < goal[units.side, here])
-            cell = units.nb[i, np.where(tired, back_k, fwd_k)]
-            go = go_back | go_fwd
-            granted = self.resolve(units.r[go], units.u[go], cell[go])
-            self.move(units.r[go][granted], units.u[go][granted], cell[go][granted])
+        w = self.w
+        kernels.movement(
+            self.owner, self.pos, self.present, self.cohesion, self.detected, w.side,
+            w.speed, self.objective, self.nbr, self.h, self.wd, w.rules.withdraw_cohesion,
+        )  # fmt: skip
 
     def recovery(self) -> None:
         r = self.w.rules

@@ -8,7 +8,7 @@ both get the same numbers for the same map, to the bit.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+from numba import njit
 
 # Neighbour order for every tie rule: orthogonal first (N, S, W, E), then diagonals.
 NEIGHBOURS: tuple[tuple[int, int], ...] = (
@@ -21,8 +21,6 @@ NEIGHBOURS: tuple[tuple[int, int], ...] = (
     (1, -1),
     (1, 1),
 )
-_ORTHOGONAL = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
-_MOORE = np.ones((3, 3), bool)
 
 
 def moore_sum(x: np.ndarray) -> np.ndarray:
@@ -78,141 +76,134 @@ def _add_shifted(out: np.ndarray, x: np.ndarray, dy: int, dx: int) -> None:
 
 def dilate(mask: np.ndarray, r: int) -> np.ndarray:
     """Cells within Chebyshev distance r of a True cell (r = 0: the mask itself)."""
-    out = mask.astype(bool, copy=True)
-    if r <= 0:
-        return out
-    for axis in (-1, -2):  # a (2r+1)-wide window along rows, then along columns
-        src = out.copy()
-        n = out.shape[axis]
-        for d in range(1, min(r, n - 1) + 1):
-            lo = [slice(None)] * out.ndim
-            hi = [slice(None)] * out.ndim
-            lo[axis], hi[axis] = slice(d, None), slice(None, -d)
-            out[tuple(lo)] |= src[tuple(hi)]
-            out[tuple(hi)] |= src[tuple(lo)]
-    return out
+    maps = _flat_maps(mask.astype(bool))
+    out = np.empty_like(maps)
+    for k in range(len(maps)):
+        dilate_map(maps[k], mask.shape[-2], mask.shape[-1], int(r), out[k])
+    return out.reshape(mask.shape)
 
 
-def distance(
-    mask: np.ndarray, cap: int, needed: np.ndarray | None = None, extra: int = 0
-) -> np.ndarray:
+def distance(mask: np.ndarray, cap: int) -> np.ndarray:
     """Chebyshev distance (cells) from each cell to the nearest True cell, at most `cap`
-    (also where a map has no True cell at all).
-
-    With `needed`, growth stops early: the result is exact (min(true, cap)) for every cell
-    whose distance is at most (the largest distance of a needed cell) + 1 + `extra`, and a
-    lower value elsewhere; a map without True cells has nothing needed.
-
-    The distance is the number of growth steps before a cell is reached. Maps up to 64 cells
-    wide grow as bit rows (one 64-bit word per row) with a bit-sliced step counter, which is
-    what makes a daily field over a thousand maps cheap; wider maps grow as bool arrays."""
-    grid = _BitRows(mask) if mask.shape[-1] <= 64 else _BoolRows(mask)
-    has_any = mask.any(axis=(-2, -1), keepdims=True)
-    watch = None if needed is None else np.flatnonzero(needed & has_any)
-    left, done = None, 0
-    while done < cap:
-        if left is None and watch is not None and grid.all_reached(watch):
-            left = extra + 1
-        if left is not None:
-            if left == 0:
-                break
-            left -= 1
-        grid.count()
-        done += 1
-        if not grid.grow():  # nothing left to reach anywhere
-            return np.where(grid.reached(), done - grid.layers(), cap).astype(np.int32)
-    return (done - grid.layers()).astype(np.int32)
-
-
-class _BoolRows:
-    """Growth of a reached set as bool maps, counting how many steps contain each cell."""
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.now = mask.astype(bool, copy=True)
-        self.counts = np.zeros(mask.shape, np.int32)
-
-    def all_reached(self, flat: np.ndarray) -> bool:
-        return bool(self.now.ravel()[flat].all())
-
-    def count(self) -> None:
-        self.counts += self.now
-
-    def grow(self) -> bool:
-        grown = dilate(self.now, 1)
-        changed = bool((grown != self.now).any())
-        self.now = grown
-        return changed
-
-    def reached(self) -> np.ndarray:
-        return self.now
-
-    def layers(self) -> np.ndarray:
-        return self.counts
-
-
-class _BitRows:
-    """The same growth with each map row packed into one 64-bit word (bit j = column j)."""
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.shape = mask.shape
-        self.width = mask.shape[-1]
-        packed = np.packbits(mask.astype(bool), axis=-1, bitorder="little")
-        pad = np.zeros((*packed.shape[:-1], 8 - packed.shape[-1]), np.uint8)
-        self.now = np.ascontiguousarray(np.concatenate([packed, pad], -1)).view("<u8")[..., 0]
-        self.full = np.uint64((1 << self.width) - 1) if self.width < 64 else ~np.uint64(0)
-        self.planes: list[np.ndarray] = []  # bit k of each cell's step count
-
-    def all_reached(self, flat: np.ndarray) -> bool:
-        word, bit = np.divmod(flat, self.width)
-        bits = self.now.ravel()[word] >> bit.astype(np.uint64)
-        return bool((bits & np.uint64(1)).all())
-
-    def count(self) -> None:
-        carry = self.now
-        for k, plane in enumerate(self.planes):
-            self.planes[k] = plane ^ carry
-            carry = plane & carry
-            if not carry.any():
-                return
-        self.planes.append(carry)
-
-    def grow(self) -> bool:
-        x = self.now
-        one = np.uint64(1)
-        rows = (x | (x << one) | (x >> one)) & self.full
-        grown = rows.copy()
-        grown[..., 1:] |= rows[..., :-1]
-        grown[..., :-1] |= rows[..., 1:]
-        changed = bool((grown != x).any())
-        self.now = grown
-        return changed
-
-    def _unpack(self, words: np.ndarray) -> np.ndarray:
-        raw = np.ascontiguousarray(words).view(np.uint8).reshape(*words.shape, 8)
-        return np.unpackbits(raw, axis=-1, bitorder="little")[..., : self.width]
-
-    def reached(self) -> np.ndarray:
-        return self._unpack(self.now).astype(bool)
-
-    def layers(self) -> np.ndarray:
-        out = np.zeros(self.shape, np.uint16)  # counts ≤ cap ≤ H + W ≤ 400: 16 bits hold it
-        for k, plane in enumerate(self.planes):
-            out += self._unpack(plane).astype(np.uint16) << k
-        return out
+    (also where a map has no True cell at all)."""
+    maps = _flat_maps(mask.astype(bool))
+    out = np.empty(maps.shape, np.int32)
+    for k in range(len(maps)):
+        distance_map(maps[k], mask.shape[-2], mask.shape[-1], int(cap), out[k])
+    return out.reshape(mask.shape)
 
 
 def reach(mask: np.ndarray, seeds: np.ndarray, diagonal: bool = False) -> np.ndarray:
     """Cells of `mask` connected through `mask` to a seed cell (4-connected, or 8 with
     `diagonal`): the supply network's reach."""
-    structure = np.zeros((3,) * mask.ndim, bool)
-    structure[(1,) * (mask.ndim - 2)] = _MOORE if diagonal else _ORTHOGONAL
-    labels, n = ndimage.label(mask, structure=structure)
-    if n == 0:
-        return np.zeros(mask.shape, bool)
-    fed = np.zeros(n + 1, bool)
-    fed[labels[seeds & mask]] = True
-    fed[0] = False
-    return fed[labels]
+    maps = _flat_maps(mask.astype(bool))
+    seeds = np.broadcast_to(seeds.astype(bool), mask.shape).reshape(maps.shape)
+    out = np.empty_like(maps)
+    stack = np.empty(maps.shape[-1], np.int64)
+    for k in range(len(maps)):
+        reach_map(maps[k], seeds[k], mask.shape[-2], mask.shape[-1], diagonal, out[k], stack)
+    return out.reshape(mask.shape)
+
+
+def _flat_maps(x: np.ndarray) -> np.ndarray:
+    """(..., H, W) → (N, H·W), C-contiguous: each map as one flat row."""
+    return np.ascontiguousarray(x).reshape(-1, x.shape[-2] * x.shape[-1])
+
+
+# ---- compiled per-map primitives (a map stored flat: cell (i, j) at i·W + j) -------------
+# The batch engine calls these inside its compiled phases, one replicate's map at a time;
+# the functions above call them for the reference engine: one implementation for both.
+
+
+@njit(cache=True)
+def dilate_map(mask, h, w, r, out):
+    """out = cells within Chebyshev distance r of a True cell of `mask`: a (2r+1)-wide
+    window along rows, then along columns, each as two sweeps tracking the nearest True."""
+    if r <= 0:
+        out[:] = mask
+        return
+    rows = np.empty(h * w, np.bool_)
+    for i in range(h):
+        _window_line(mask, rows, i * w, 1, w, r)
+    for j in range(w):
+        _window_line(rows, out, j, w, h, r)
+
+
+@njit(cache=True, inline="always")
+def _window_line(src, dst, start, step, n, r):
+    """dst[k] = any(src[k - r .. k + r]) along one line of n cells."""
+    last = -(r + 1)
+    for k in range(n):
+        if src[start + k * step]:
+            last = k
+        dst[start + k * step] = k - last <= r
+    last = n + r
+    for k in range(n - 1, -1, -1):
+        if src[start + k * step]:
+            last = k
+        if last - k <= r:
+            dst[start + k * step] = True
+
+
+@njit(cache=True)
+def distance_map(mask, h, w, cap, out):
+    """out = min(Chebyshev distance to the nearest True cell, cap): the two-pass chamfer
+    transform with unit steps to all 8 neighbours, which is exact for this metric."""
+    for c in range(h * w):
+        out[c] = 0 if mask[c] else cap
+    for i in range(h):
+        for j in range(w):
+            c = i * w + j
+            d = out[c]
+            if j > 0:
+                d = min(d, out[c - 1] + 1)
+            if i > 0:
+                d = min(d, out[c - w] + 1)
+                if j > 0:
+                    d = min(d, out[c - w - 1] + 1)
+                if j < w - 1:
+                    d = min(d, out[c - w + 1] + 1)
+            out[c] = d
+    for i in range(h - 1, -1, -1):
+        for j in range(w - 1, -1, -1):
+            c = i * w + j
+            d = out[c]
+            if j < w - 1:
+                d = min(d, out[c + 1] + 1)
+            if i < h - 1:
+                d = min(d, out[c + w] + 1)
+                if j > 0:
+                    d = min(d, out[c + w - 1] + 1)
+                if j < w - 1:
+                    d = min(d, out[c + w + 1] + 1)
+            out[c] = d
+
+
+@njit(cache=True)
+def reach_map(mask, seeds, h, w, diagonal, out, stack):
+    """out = cells of `mask` connected through `mask` to a seed (a flood fill; `stack` is
+    scratch of H·W cells)."""
+    top = 0
+    for c in range(h * w):
+        out[c] = mask[c] and seeds[c]
+        if out[c]:
+            stack[top] = c
+            top += 1
+    while top > 0:
+        top -= 1
+        c = stack[top]
+        i, j = divmod(c, w)
+        for di in range(-1, 2):
+            for dj in range(-1, 2):
+                if (di == 0 and dj == 0) or (not diagonal and di != 0 and dj != 0):
+                    continue
+                ii, jj = i + di, j + dj
+                if 0 <= ii < h and 0 <= jj < w:
+                    n = ii * w + jj
+                    if mask[n] and not out[n]:
+                        out[n] = True
+                        stack[top] = n
+                        top += 1
 
 
 def edge(shape: tuple[int, int]) -> np.ndarray:

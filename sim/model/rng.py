@@ -9,6 +9,7 @@ bijection of 64-bit words, so distinct counters never collide within one step).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 # Phase identifiers: part of the counter, so phases never share a stream.
 SENSE, ASSAULT, CAPTURE = 1, 2, 3
@@ -39,3 +40,21 @@ def draws(seed: int, replicate, day: int, phase: int, index, deterministic: bool
     the scenario is deterministic."""
     u = uniform(seed, replicate, day, phase, index)
     return np.full_like(u, 0.5) if deterministic else u
+
+
+@njit(cache=True, inline="always")
+def _mix1(z):
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def draw(seed, replicate, day, phase, index, deterministic) -> float:
+    """`draws` for one decision, inside the batch engine's compiled phases (same bits)."""
+    if deterministic:
+        return 0.5
+    h = _mix1(np.uint64(seed) + _GOLDEN)
+    for part in (replicate, day, phase, index):
+        h = _mix1(h ^ (np.uint64(part) * _GOLDEN + _GOLDEN))
+    return np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0)

@@ -1,0 +1,221 @@
+"""The batch engine's compiled phases: one function per rule over arrays with a leading
+replicate axis, looping over replicates and slots in machine code (numba).
+
+Each follows the reference engine's procedure for one replicate — same visiting order (slot
+order, the neighbour tie order), same arithmetic in the same order — so replicate k comes out
+the same, to the bit, as in the reference engine and whatever batch it runs in. Cell maps are
+flat (R, H·W); `nbr` is the (H·W, 8) neighbour table in the tie order, -1 off the map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.model import rng
+from sim.model.fields import dilate_map, distance_map, reach_map
+
+ATTACKER, DEFENDER = 0, 1
+
+
+@njit(cache=True, inline="always")
+def in_contact(owner, objective, nbr, cell, side) -> bool:
+    """A unit on `cell` is in contact when a neighbour is enemy ground its side may take."""
+    for j in range(8):
+        n = nbr[cell, j]
+        if n >= 0 and owner[n] != side and objective[side, n]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _movement_field(f, owner, pos, present, detected, side, objective, nbr, h, w, mask, out):
+    """Field f of one replicate: 0/1 the attacker's/defender's goal (nearest ground it may
+    take; for the defender the cells beside known attackers when there are any), 2/3 each
+    side's distance to enemy ground (what worn units back away from)."""
+    s = f % 2
+    c_n = h * w
+    if f >= 2:
+        for c in range(c_n):
+            mask[c] = owner[c] != s
+    else:
+        threat = False
+        if s == DEFENDER:
+            mask[:] = False
+            for u in range(len(side)):
+                if present[u] and detected[u] and side[u] == ATTACKER:
+                    here = pos[u]
+                    if owner[here] == DEFENDER:
+                        mask[here] = threat = True
+                    for j in range(8):
+                        n = nbr[here, j]
+                        if n >= 0 and owner[n] == DEFENDER:
+                            mask[n] = threat = True
+        if not threat:
+            for c in range(c_n):
+                mask[c] = owner[c] != s and objective[s, c]
+    distance_map(mask, h, w, h + w, out)
+
+
+@njit(cache=True)
+def movement(
+    owner, pos, present, cohesion, detected, side, speed, objective, nbr, h, w, worn_below
+):
+    """6. Units out of contact (and worn ones anywhere) step to the free held neighbour
+    nearest their goal (worn: farthest from the enemy), one cell per sub-step up to their
+    speed; two wishes for one cell go to the lower slot. Fields are built for a replicate
+    only when a unit there has a free cell to weigh."""
+    n_rep, n_slot = pos.shape
+    cells = h * w
+    occ = np.full(cells, -1, np.int64)
+    claim = np.full(cells, -1, np.int64)
+    field = np.empty((4, cells), np.int32)
+    ready = np.zeros(4, np.bool_)
+    mask = np.empty(cells, np.bool_)
+    wish_slot = np.empty(n_slot, np.int64)
+    wish_cell = np.empty(n_slot, np.int64)
+    top = 0
+    for u in range(n_slot):
+        top = max(top, speed[u])
+    stamp = 0
+    for r in range(n_rep):
+        own = owner[r]
+        for u in range(n_slot):
+            if present[r, u]:
+                occ[pos[r, u]] = u
+        ready[:] = False
+        for k in range(1, top + 1):
+            wishes = 0
+            for u in range(n_slot):
+                if not present[r, u] or speed[u] < k:
+                    continue
+                s = side[u]
+                here = pos[r, u]
+                worn = cohesion[r, u] < worn_below
+                if not worn and in_contact(own, objective, nbr, here, s):
+                    continue
+                f = 2 + s if worn else s
+                best = -1
+                for j in range(8):
+                    n = nbr[here, j]
+                    if n < 0 or own[n] != s or occ[n] >= 0:
+                        continue
+                    if not ready[f]:
+                        _movement_field(
+                            f, own, pos[r], present[r], detected[r], side, objective, nbr,
+                            h, w, mask, field[f],
+                        )  # fmt: skip
+                        ready[f] = True
+                    than = field[f, best if best >= 0 else here]
+                    if (field[f, n] > than) if worn else (field[f, n] < than):
+                        best = n
+                if best >= 0:
+                    wish_slot[wishes], wish_cell[wishes] = u, best
+                    wishes += 1
+            stamp += 1
+            for i in range(wishes):  # in slot order: the first wish for a cell wins it
+                c = wish_cell[i]
+                if claim[c] != stamp:
+                    claim[c] = stamp
+                    u = wish_slot[i]
+                    occ[pos[r, u]] = -1
+                    occ[c] = u
+                    pos[r, u] = c
+        for u in range(n_slot):
+            if present[r, u]:
+                occ[pos[r, u]] = -1
+
+
+@njit(cache=True, inline="always")
+def _paint(marks, stamp, cell, radius, h, w):
+    """Mark the cells within Chebyshev `radius` of `cell` with `stamp`."""
+    i, j = divmod(cell, w)
+    for ii in range(max(i - radius, 0), min(i + radius, h - 1) + 1):
+        for jj in range(max(j - radius, 0), min(j + radius, w - 1) + 1):
+            marks[ii * w + jj] = stamp
+
+
+@njit(cache=True)
+def sensing(pos, present, side, sensor, intelligence, seed, reps, day, deterministic, h, w):
+    """2. Each side sees the enemy units next to its own, and those within any of its
+    units' sensor range with probability = its intelligence today. Returns (R, U) detected."""
+    n_rep, n_slot = pos.shape
+    near = np.zeros(h * w, np.int64)  # cells stamped by the current (replicate, side)
+    cover = np.zeros(h * w, np.int64)
+    detected = np.zeros((n_rep, n_slot), np.bool_)
+    stamp = 0
+    for r in range(n_rep):
+        for s in (ATTACKER, DEFENDER):
+            stamp += 1
+            for u in range(n_slot):
+                if present[r, u] and side[u] == s:
+                    _paint(near, stamp, pos[r, u], 1, h, w)
+                    _paint(cover, stamp, pos[r, u], sensor[u], h, w)
+            for v in range(n_slot):
+                if not present[r, v] or side[v] == s:
+                    continue
+                c = pos[r, v]
+                if near[c] == stamp:
+                    detected[r, v] = True
+                elif cover[c] == stamp:
+                    u = rng.draw(seed, reps[r], day, rng.SENSE, v, deterministic)
+                    detected[r, v] = u < intelligence[s]
+    return detected
+
+
+@njit(cache=True)
+def fires(pos, present, detected, side, firers, fire_range, output, w):
+    """4. Each firer shares its output (R, F) equally among the detected enemy units within
+    its range; returns each unit's damage, added firer by firer in slot order, and who was
+    hit."""
+    n_rep, n_slot = pos.shape
+    damage = np.zeros((n_rep, n_slot))
+    hit = np.zeros((n_rep, n_slot), np.bool_)
+    for r in range(n_rep):
+        for k in range(len(firers)):
+            f = firers[k]
+            if not present[r, f]:
+                continue
+            fi, fj = divmod(pos[r, f], w)
+            n = 0
+            for pass_ in range(2):  # count the targets, then share the output among them
+                for u in range(n_slot):
+                    if not present[r, u] or not detected[r, u] or side[u] == side[f]:
+                        continue
+                    ui, uj = divmod(pos[r, u], w)
+                    if max(abs(ui - fi), abs(uj - fj)) > fire_range[k]:
+                        continue
+                    if pass_ == 0:
+                        n += 1
+                    else:
+                        damage[r, u] += output[r, k] / n
+                        hit[r, u] = True
+                if n == 0:
+                    break
+    return damage, hit
+
+
+@njit(cache=True)
+def networks(owner, rows, source, road, drones, h, w, fed, near_road):
+    """3. Each side's supply reach (its ground connected to its sources) and the cells
+    beside its open road net (roads it holds beyond enemy drone range, connected to its
+    road sources), recomputed for the given replicate rows."""
+    cells = h * w
+    own = np.empty(cells, np.bool_)
+    enemy = np.empty(cells, np.bool_)
+    scratch = np.empty(cells, np.bool_)
+    open_road = np.empty(cells, np.bool_)
+    road_source = np.empty(cells, np.bool_)
+    stack = np.empty(cells, np.int64)
+    for r in rows:
+        for s in (ATTACKER, DEFENDER):
+            for c in range(cells):
+                own[c] = owner[r, c] == s
+                enemy[c] = not own[c]
+                road_source[c] = source[s, c] and road[c]
+            reach_map(own, source[s], h, w, True, fed[s, r], stack)
+            dilate_map(enemy, h, w, drones[1 - s], scratch)  # within drone range
+            for c in range(cells):
+                open_road[c] = road[c] and own[c] and not scratch[c]
+            reach_map(open_road, road_source, h, w, True, scratch, stack)
+            dilate_map(scratch, h, w, 1, near_road[s, r])
