@@ -290,116 +290,24 @@ class Batch:
         cover = self.cover[np.where(hit, self.pos, 0)]
         self.lose(damage / cover, hit)
 
-    def defence_at(
-        self,
-        held: np.ndarray,
-        holder: np.ndarray,
-        base: np.ndarray,
-        cells: np.ndarray,
-        warn: np.ndarray,
-    ) -> np.ndarray:
-        """rules.defence_field of the `holder` side's map, at the given cells only."""
-        r = self.w.rules
-        around = np.zeros(cells.shape)
-        here = np.zeros(cells.shape)
-        for s in (ATTACKER, DEFENDER):
-            mine = holder == s
-            around[mine] = fields.moore_sum_at(held[s], base[mine], cells[mine], self.window)
-            here[mine] = held[s][base[mine] + cells[mine]]
-        return rules.defence(
-            here, around, self.cover[cells], warn[holder], r.support, r.ground_defence
-        )
-
     def assault(self) -> None:
         w, r = self.w, self.w.rules
-        R, U, C = len(self.reps), len(self.slots), self.cells
-        occ = self.occupancy().ravel()
         eff = rules.effectiveness(self.cohesion, self.supply_level)
-        warn = rules.warning(r.warning_bonus, w.intelligence[:, self.day])  # (2,)
-        held = np.zeros((2, R * C))  # each side's defence power on the cells it stands on
-        rr, uu = np.nonzero(self.present)
-        held[w.side[uu], rr * C + self.pos[rr, uu]] = (self.strength * eff * w.defence)[rr, uu]
-        # Who assaults, and where: the weakest takeable neighbour (first in the tie order).
-        rows, slots = np.nonzero(self.present & (self.cohesion >= r.assault_cohesion))
-        draw = self.draws(rng.ASSAULT, rows, slots)
-        go = self.in_contact(rows, slots, self.contact())
-        go &= draw < w.tempo[w.side[slots], self.day]
-        a = Pairs(self, rows[go], slots[go])
-        options = a.takeable()
-        k_row, k_col = np.nonzero(options)
-        cand = np.full(options.shape, np.inf)
-        cand[k_row, k_col] = self.defence_at(
-            held, 1 - a.side[k_row], a.base[k_row], a.nb[k_row, k_col], warn
-        )
-        choice = cand.argmin(1)
-        target = a.nb[np.arange(len(a)), choice]
-        t_flat = a.base + target
-        t_defence = cand[np.arange(len(a)), choice]
-        self.assaulted = np.zeros((R, U), bool)
-        self.assaulted[a.r, a.u] = True
-        # Fire along each assault: each unit's fire shared over its engagements.
-        fire = w.firepower * self.strength * eff
-        victim = occ[t_flat]
-        out = victim >= 0
-        key = a.r[out] * U + victim[out]
-        engaged = np.bincount(key, minlength=R * U).reshape(R, U)
-        engaged[a.r[out], a.u[out]] += 1
-        share = np.where(engaged > 0, fire / np.maximum(engaged, 1), 0.0)
-        incoming = np.bincount(key, weights=share[a.r[out], a.u[out]], minlength=R * U)
-        cover = self.cover[np.where(self.present, self.pos, 0)]
-        total = incoming.reshape(R, U) / (cover * warn[w.side][None, :])
-        back = rules.return_fire(
-            share[a.r[out], victim[out]], self.cover[target[out]], warn[1 - a.side[out]]
-        )
-        total[a.r[out], a.u[out]] = total[a.r[out], a.u[out]] + back
-        # Capture chances from the pre-combat snapshot.
-        power = (w.attack * self.strength * eff)[a.r, a.u]
-        attack = np.bincount(t_flat, weights=power, minlength=R * C)
-        p = rules.capture_probability(attack[t_flat], t_defence, r.breakthrough_ratio)
-        falls = self.draws(rng.CAPTURE, a.r, target) < p
-        captured = np.zeros(R * C, bool)
-        captured[t_flat[falls]] = True
-        self.lose(total, engaged > 0)
-        flat_owner = self.owner.ravel()
-        flat_owner[captured] = 1 - flat_owner[captured]
-        # Holders of captured cells fall back, in rounds; then the first assailant moves in.
-        holders = occ[captured]
-        rows = np.flatnonzero(captured) // C
-        ousted = np.zeros((R, U), bool)
-        ousted[rows[holders >= 0], holders[holders >= 0]] = True
-        self.retreat(self.pairs(ousted), occ)
-        took = falls & ~ousted[a.r, a.u]
-        granted = self.resolve(a.r[took], a.u[took], target[took])
-        self.move(a.r[took][granted], a.u[took][granted], target[took][granted])
-
-    def retreat(self, units: Pairs, occ: np.ndarray) -> None:
-        """Each unit driven off its cell takes its first free, held, supplied neighbour; one
-        that loses a cell to a lower slot tries its next in the next round; the rest are lost."""
-        r = self.w.rules
-        owner = units.at_neighbours(self.owner.ravel(), -1)
-        ok = (owner == units.side[:, None]) & (units.at_neighbours(occ, 0) == -1)
-        ok &= units.side_at_neighbours(self.fed.reshape(2, -1), False)
-        taken = np.zeros(len(self.reps) * self.cells, bool)
-        pending = np.ones(len(units), bool)
-        moved = np.zeros(len(units), bool)
-        for _ in fields.NEIGHBOURS:
-            free = ok & ~taken[units.nb_flat]
-            pending &= any8(free)
-            if not pending.any():
-                break
-            idx = np.flatnonzero(pending)
-            wish = units.nb[idx, free[idx].argmax(1)]
-            granted = self.resolve(units.r[idx], units.u[idx], wish)
-            won = idx[granted]
-            self.move(units.r[won], units.u[won], wish[granted])
-            taken[units.base[won] + wish[granted]] = True
-            moved[won] = True
-            pending[won] = False
-        self.cohesion[units.r[moved], units.u[moved]] = np.maximum(
-            0.0, self.cohesion[units.r[moved], units.u[moved]] - r.retreat_shock
-        )
-        lost = np.zeros_like(self.alive)
-        lost[units.r[~moved], units.u[~moved]] = True
+        power = np.stack(
+            [self.strength * eff * w.defence, w.firepower * self.strength * eff,
+             w.attack * self.strength * eff]
+        )  # fmt: skip
+        coefficients = np.array(
+            [r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio,
+             r.retreat_shock]
+        )  # fmt: skip
+        loss, engaged, self.assaulted, lost = kernels.assault(
+            self.owner, self.pos, self.present, self.cohesion, power, self.fed, w.side,
+            self.objective, self.nbr, self.window, self.cover,
+            rules.warning(r.warning_bonus, w.intelligence[:, self.day]), w.tempo[:, self.day],
+            w.seed, self.reps, self.day, w.deterministic, coefficients,
+        )  # fmt: skip
+        self.lose(loss, engaged)
         self.remove(lost)
 
     def movement(self) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.model import rng
+from sim.model import rng, rules
 from sim.model.fields import dilate_map, distance_map, reach_map
 
 ATTACKER, DEFENDER = 0, 1
+CAPTURED, TAKEN = 1, 2  # marks of a cell during an assault phase
 
 
 @njit(cache=True, inline="always")
@@ -219,3 +220,148 @@ def networks(owner, rows, source, road, drones, h, w, fed, near_road):
                 open_road[c] = road[c] and own[c] and not scratch[c]
             reach_map(open_road, road_source, h, w, True, scratch, stack)
             dilate_map(scratch, h, w, 1, near_road[s, r])
+
+
+_defence = njit(cache=True, inline="always")(rules.defence)
+_return_fire = njit(cache=True, inline="always")(rules.return_fire)
+_capture_probability = njit(cache=True)(rules.capture_probability)
+
+
+@njit(cache=True)
+def assault(owner, pos, present, cohesion, power, fed, side, objective, nbr, window, cover,
+            warn, tempo, seed, reps, day, deterministic, r_):  # fmt: skip
+    """5. Assaults, fire along them, captures, fall-back and move-in, for every replicate
+    (the reference engine's `assault`, step for step). `power` is (3, R, U): each unit's
+    defence, fire and attack power (rules.effectiveness applied); `r_` holds the rule
+    coefficients (assault cohesion, support, ground defence, breakthrough ratio, retreat
+    shock). Moves units and flips captured cells in place; returns the men each unit loses
+    (where `engaged`), who assaulted, and who was driven off with nowhere to go."""
+    n_rep, n_slot = pos.shape
+    cells = len(cover)
+    assault_cohesion, support, ground, ratio, shock = r_[0], r_[1], r_[2], r_[3], r_[4]
+    loss = np.zeros((n_rep, n_slot))
+    engaged = np.zeros((n_rep, n_slot), np.bool_)
+    assaulted = np.zeros((n_rep, n_slot), np.bool_)
+    lost = np.zeros((n_rep, n_slot), np.bool_)
+    occ = np.full(cells, -1, np.int64)
+    held = np.zeros((2, cells))
+    attack = np.zeros(cells)
+    mark = np.zeros(cells, np.int8)  # CAPTURED today, or TAKEN by a unit falling back
+    fights = np.zeros(n_slot, np.int64)
+    incoming = np.zeros(n_slot)
+    a_slot = np.empty(n_slot, np.int64)
+    a_cell = np.empty(n_slot, np.int64)
+    a_def = np.empty(n_slot)
+    falls = np.zeros(n_slot, np.bool_)
+    ousted = np.zeros(n_slot, np.bool_)
+    pending = np.zeros(n_slot, np.bool_)
+    wish = np.full(n_slot, -1, np.int64)
+    for r in range(n_rep):
+        own = owner[r]
+        for u in range(n_slot):
+            if present[r, u]:
+                occ[pos[r, u]] = u
+                held[side[u], pos[r, u]] = power[0, r, u]
+        # Who assaults, and where: the weakest takeable neighbour (first in the tie order).
+        n_a = 0
+        for u in range(n_slot):
+            if not present[r, u] or cohesion[r, u] < assault_cohesion:
+                continue
+            s, here = side[u], pos[r, u]
+            if not in_contact(own, objective, nbr, here, s):
+                continue
+            if not rng.draw(seed, reps[r], day, rng.ASSAULT, u, deterministic) < tempo[s]:
+                continue
+            best, best_def = -1, np.inf
+            for j in range(8):
+                n = nbr[here, j]
+                if n < 0 or own[n] == s or not objective[s, n]:
+                    continue
+                around = 0.0
+                for k in range(9):
+                    i = window[n, k]
+                    around += held[1 - s, i] if i >= 0 else 0.0
+                d = _defence(held[1 - s, n], around, cover[n], warn[1 - s], support, ground)
+                if d < best_def:
+                    best, best_def = n, d
+            a_slot[n_a], a_cell[n_a], a_def[n_a] = u, best, best_def
+            assaulted[r, u] = True
+            n_a += 1
+        # Fire along each assault: each unit's fire shared over its engagements.
+        for i in range(n_a):
+            v = occ[a_cell[i]]
+            if v >= 0:
+                fights[v] += 1
+                fights[a_slot[i]] += 1
+        for i in range(n_a):
+            v = occ[a_cell[i]]
+            if v >= 0:
+                u = a_slot[i]
+                incoming[v] += power[1, r, u] / fights[u]
+        for u in range(n_slot):
+            if fights[u] > 0:
+                engaged[r, u] = True
+                loss[r, u] = incoming[u] / (cover[pos[r, u]] * warn[side[u]])
+        for i in range(n_a):
+            v = occ[a_cell[i]]
+            if v >= 0:
+                u = a_slot[i]
+                share = power[1, r, v] / fights[v]
+                back = _return_fire(share, cover[a_cell[i]], warn[1 - side[u]])
+                loss[r, u] = loss[r, u] + back
+        # Capture chances from the pre-combat snapshot; then the captured cells change hands.
+        for i in range(n_a):
+            attack[a_cell[i]] += power[2, r, a_slot[i]]
+        for i in range(n_a):
+            c = a_cell[i]
+            p = _capture_probability(attack[c], a_def[i], ratio).item()
+            falls[i] = rng.draw(seed, reps[r], day, rng.CAPTURE, c, deterministic) < p
+            if falls[i] and mark[c] != CAPTURED:
+                mark[c] = CAPTURED
+                own[c] = 1 - own[c]
+                v = occ[c]
+                if v >= 0:
+                    ousted[v] = pending[v] = True
+        # Holders of captured cells fall back in rounds: each to its first free, held,
+        # supplied neighbour, the lower slot first; one that loses a cell tries again.
+        for _ in range(8):
+            wishes = 0
+            for u in range(n_slot):
+                if not pending[u]:
+                    continue
+                wish[u] = -1
+                for j in range(8):
+                    n = nbr[pos[r, u], j]
+                    if n < 0 or own[n] != side[u] or occ[n] >= 0 or mark[n] == TAKEN:
+                        continue
+                    if fed[side[u], r, n]:
+                        wish[u] = n
+                        break
+                if wish[u] < 0:
+                    pending[u] = False
+                else:
+                    wishes += 1
+            if wishes == 0:
+                break
+            for u in range(n_slot):
+                if pending[u] and mark[wish[u]] != TAKEN:  # not won by a lower slot
+                    mark[wish[u]] = TAKEN
+                    pos[r, u] = wish[u]
+                    cohesion[r, u] = max(0.0, cohesion[r, u] - shock)
+                    pending[u] = False
+        for u in range(n_slot):
+            if ousted[u] and mark[pos[r, u]] == CAPTURED:  # nowhere to go: lost
+                lost[r, u] = True
+        # The first assailant of each captured cell that still holds its own cell moves in.
+        for i in range(n_a):
+            u, c = a_slot[i], a_cell[i]
+            if falls[i] and not ousted[u] and mark[c] == CAPTURED:
+                mark[c] = 0
+                pos[r, u] = c
+        # Clear this replicate's scratch.
+        for i in range(n_a):
+            attack[a_cell[i]] = 0.0
+            falls[i] = False
+        fights[:], incoming[:], ousted[:] = 0, 0.0, False
+        occ[:], held[:], mark[:] = -1, 0.0, 0
+    return loss, engaged, assaulted, lost
