@@ -28,18 +28,6 @@ def ordered_sum(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.cumsum(x, axis=axis).take(-1, axis=axis)
 
 
-def neighbour_table(shape: tuple[int, int]) -> np.ndarray:
-    """(H·W, 8) flat index of each cell's neighbours in the tie order, -1 off the map."""
-    h, w = shape
-    r, c = np.divmod(np.arange(h * w), w)
-    out = np.full((h * w, 8), -1, np.int64)
-    for k, (dy, dx) in enumerate(fields.NEIGHBOURS):
-        rr, cc = r + dy, c + dx
-        ok = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
-        out[ok, k] = rr[ok] * w + cc[ok]
-    return out
-
-
 def any8(mask: np.ndarray) -> np.ndarray:
     """`mask.any(-1)` for a C-contiguous (..., 8) bool array, read as one 64-bit word."""
     return np.ascontiguousarray(mask).view(np.uint64)[..., 0] != 0
@@ -87,7 +75,7 @@ class Batch:
         r, u = len(self.reps), w.n_units
         self.h, self.wd = w.shape
         self.cells = self.h * self.wd
-        self.nbr = neighbour_table(w.shape)
+        self.nbr = fields.neighbour_table(w.shape)
         self.window = fields.window_table(w.shape)
         self.objective = w.objective.reshape(2, -1)
         self.cover = w.cover.ravel()
@@ -107,7 +95,7 @@ class Batch:
         self.losses = np.zeros((r, 2))
         self.firers = np.flatnonzero((w.fires > 0) & (w.fires_range >= 1))
         self.fed = np.zeros((2, r, self.cells), bool)
-        self.near_road = np.zeros((2, r, self.cells), bool)
+        self.road_net = np.zeros((2, r, self.cells), bool)
         self._networks_owner: np.ndarray | None = None
         self._networks_drones = np.zeros(2, np.int64)
         self.day = 0
@@ -243,9 +231,9 @@ class Batch:
         )  # fmt: skip
 
     def networks(self) -> None:
-        """Each side's supply reach and the cells beside its open road net, recomputed only
-        for replicates whose ground changed since they were last computed (and for all when
-        a drone range changed)."""
+        """Each side's supply reach and open road net, recomputed only for replicates whose
+        ground changed since they were last computed (and for all when a drone range
+        changed): this is the costliest pass of a day."""
         w = self.w
         drones = w.drone_range[:, self.day]
         if self._networks_owner is None or (drones != self._networks_drones).any():
@@ -254,26 +242,23 @@ class Batch:
             rows = np.flatnonzero((self.owner != self._networks_owner).any(1))
         self._networks_owner, self._networks_drones = self.owner.copy(), drones
         kernels.networks(
-            self.owner, rows, self.source, self.road, drones.astype(np.int64), self.h, self.wd,
-            self.fed, self.near_road,
+            self.owner, rows, self.source, self.road, np.flatnonzero(self.road),
+            drones.astype(np.int64), self.nbr, self.h, self.wd, self.fed, self.road_net,
         )  # fmt: skip
 
     def supply(self) -> None:
         w, r = self.w, self.w.rules
         self.networks()
-        for s in (ATTACKER, DEFENDER):
-            fed, near_road = self.fed[s], self.near_road[s]
-            mine = self.present & (w.side == s)
-            on_fed = self.at(fed, mine, False).astype(bool)
-            on_road = self.at(near_road, mine, False).astype(bool)
-            target = np.where(on_fed, np.where(on_road, 1.0, r.offroad_supply), 0.0)
-            stepped = rules.supply_step(
-                self.supply_level, target, r.supply_recovery, r.supply_decay
-            )
-            self.supply_level = np.where(mine, stepped, self.supply_level)
-            cut = mine & ~on_fed
-            self.log_mask("pocket_formed", cut & ~self.cut_off)
-            self.cut_off = np.where(mine, cut, self.cut_off)
+        on_fed, on_road = kernels.supply_lines(
+            self.pos, self.present, w.side, self.fed, self.road_net, self.nbr
+        )
+        target = np.where(on_fed, np.where(on_road, 1.0, r.offroad_supply), 0.0)
+        stepped = rules.supply_step(self.supply_level, target, r.supply_recovery, r.supply_decay)
+        present = self.present
+        self.supply_level = np.where(present, stepped, self.supply_level)
+        cut = present & ~on_fed
+        self.log_mask("pocket_formed", cut & ~self.cut_off)
+        self.cut_off = np.where(present, cut, self.cut_off)
 
     def fires(self) -> None:
         w = self.w

@@ -98,11 +98,24 @@ def reach(mask: np.ndarray, seeds: np.ndarray, diagonal: bool = False) -> np.nda
     `diagonal`): the supply network's reach."""
     maps = _flat_maps(mask.astype(bool))
     seeds = np.broadcast_to(seeds.astype(bool), mask.shape).reshape(maps.shape)
+    nbr = neighbour_table(mask.shape[-2:])
     out = np.empty_like(maps)
     stack = np.empty(maps.shape[-1], np.int64)
     for k in range(len(maps)):
-        reach_map(maps[k], seeds[k], mask.shape[-2], mask.shape[-1], diagonal, out[k], stack)
+        reach_map(maps[k], seeds[k], nbr, 8 if diagonal else 4, out[k], stack)
     return out.reshape(mask.shape)
+
+
+def neighbour_table(shape: tuple[int, int]) -> np.ndarray:
+    """(H·W, 8) flat index of each cell's neighbours in the tie order, -1 off the map."""
+    h, w = shape
+    r, c = np.divmod(np.arange(h * w), w)
+    out = np.full((h * w, 8), -1, np.int64)
+    for k, (dy, dx) in enumerate(NEIGHBOURS):
+        rr, cc = r + dy, c + dx
+        ok = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+        out[ok, k] = rr[ok] * w + cc[ok]
+    return out
 
 
 def _flat_maps(x: np.ndarray) -> np.ndarray:
@@ -180,11 +193,12 @@ def distance_map(mask, h, w, cap, out):
 
 
 @njit(cache=True)
-def reach_map(mask, seeds, h, w, diagonal, out, stack):
-    """out = cells of `mask` connected through `mask` to a seed (a flood fill; `stack` is
-    scratch of H·W cells)."""
+def reach_map(mask, seeds, nbr, links, out, stack):
+    """out = cells of `mask` connected through `mask` to a seed: a flood fill over the first
+    `links` neighbours of the table (4: orthogonal, 8: with diagonals); `stack` is scratch
+    of H·W cells."""
     top = 0
-    for c in range(h * w):
+    for c in range(len(mask)):
         out[c] = mask[c] and seeds[c]
         if out[c]:
             stack[top] = c
@@ -192,18 +206,12 @@ def reach_map(mask, seeds, h, w, diagonal, out, stack):
     while top > 0:
         top -= 1
         c = stack[top]
-        i, j = divmod(c, w)
-        for di in range(-1, 2):
-            for dj in range(-1, 2):
-                if (di == 0 and dj == 0) or (not diagonal and di != 0 and dj != 0):
-                    continue
-                ii, jj = i + di, j + dj
-                if 0 <= ii < h and 0 <= jj < w:
-                    n = ii * w + jj
-                    if mask[n] and not out[n]:
-                        out[n] = True
-                        stack[top] = n
-                        top += 1
+        for j in range(links):
+            n = nbr[c, j]
+            if n >= 0 and mask[n] and not out[n]:
+                out[n] = True
+                stack[top] = n
+                top += 1
 
 
 def edge(shape: tuple[int, int]) -> np.ndarray:

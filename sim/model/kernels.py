@@ -197,29 +197,58 @@ def fires(pos, present, detected, side, firers, fire_range, output, w):
 
 
 @njit(cache=True)
-def networks(owner, rows, source, road, drones, h, w, fed, near_road):
-    """3. Each side's supply reach (its ground connected to its sources) and the cells
-    beside its open road net (roads it holds beyond enemy drone range, connected to its
-    road sources), recomputed for the given replicate rows."""
+def networks(owner, rows, source, road, road_cells, drones, nbr, h, w, fed, road_net):
+    """3. For the given replicate rows, each side's supply reach (its ground connected to
+    its sources, 8-connected) and its open road net (roads it holds beyond enemy drone
+    range, connected to its road sources)."""
     cells = h * w
     own = np.empty(cells, np.bool_)
     enemy = np.empty(cells, np.bool_)
-    scratch = np.empty(cells, np.bool_)
-    open_road = np.empty(cells, np.bool_)
-    road_source = np.empty(cells, np.bool_)
+    covered = np.empty(cells, np.bool_)
     stack = np.empty(cells, np.int64)
     for r in rows:
         for s in (ATTACKER, DEFENDER):
             for c in range(cells):
                 own[c] = owner[r, c] == s
                 enemy[c] = not own[c]
-                road_source[c] = source[s, c] and road[c]
-            reach_map(own, source[s], h, w, True, fed[s, r], stack)
-            dilate_map(enemy, h, w, drones[1 - s], scratch)  # within drone range
-            for c in range(cells):
-                open_road[c] = road[c] and own[c] and not scratch[c]
-            reach_map(open_road, road_source, h, w, True, scratch, stack)
-            dilate_map(scratch, h, w, 1, near_road[s, r])
+            reach_map(own, source[s], nbr, 8, fed[s, r], stack)
+            dilate_map(enemy, h, w, drones[1 - s], covered)  # within enemy drone range
+            net = road_net[s, r]
+            top = 0
+            for c in road_cells:
+                net[c] = own[c] and not covered[c] and source[s, c]
+                if net[c]:
+                    stack[top] = c
+                    top += 1
+            while top > 0:  # flood along open roads
+                top -= 1
+                c = stack[top]
+                for j in range(8):
+                    n = nbr[c, j]
+                    if n >= 0 and road[n] and own[n] and not covered[n] and not net[n]:
+                        net[n] = True
+                        stack[top] = n
+                        top += 1
+
+
+@njit(cache=True)
+def supply_lines(pos, present, side, fed, road_net, nbr):
+    """Whether each present unit stands on its side's supplied ground, and next to (or on)
+    its open road net."""
+    n_rep, n_slot = pos.shape
+    on_fed = np.zeros((n_rep, n_slot), np.bool_)
+    on_road = np.zeros((n_rep, n_slot), np.bool_)
+    for r in range(n_rep):
+        for u in range(n_slot):
+            if present[r, u]:
+                s, here = side[u], pos[r, u]
+                on_fed[r, u] = fed[s, r, here]
+                near = road_net[s, r, here]
+                for j in range(8):
+                    n = nbr[here, j]
+                    near = near or (n >= 0 and road_net[s, r, n])
+                on_road[r, u] = near
+    return on_fed, on_road
 
 
 _defence = njit(cache=True, inline="always")(rules.defence)
