@@ -20,14 +20,6 @@ ATTACKER, DEFENDER = 0, 1
 _FAR = np.iinfo(np.int32).max
 
 
-def ordered_sum(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Sum adding terms one after another in index order (as a Python loop would), not
-    numpy's pairwise order: the reference engine's totals, to the bit."""
-    if x.shape[axis] == 0:
-        return np.zeros(np.delete(x.shape, axis))
-    return np.cumsum(x, axis=axis).take(-1, axis=axis)
-
-
 def any8(mask: np.ndarray) -> np.ndarray:
     """`mask.any(-1)` for a C-contiguous (..., 8) bool array, read as one 64-bit word."""
     return np.ascontiguousarray(mask).view(np.uint64)[..., 0] != 0
@@ -174,13 +166,10 @@ class Batch:
         men = np.where(hit, np.minimum(men, self.strength), 0.0)
         self.strength = self.strength - men
         self.lost = self.lost + men
-        for s in (ATTACKER, DEFENDER):
-            self.losses[:, s] += ordered_sum(np.where(self.w.side == s, men, 0.0))
+        self.losses += kernels.side_sums(men, hit, self.w.side)
 
     def remove(self, which: np.ndarray) -> None:
-        for s in (ATTACKER, DEFENDER):
-            gone = np.where(which & (self.w.side == s), self.strength, 0)
-            self.losses[:, s] += ordered_sum(gone)
+        self.losses += kernels.side_sums(self.strength, which, self.w.side)
         self.log_mask("unit_destroyed", which)
         self.alive &= ~which
         self.strength = np.where(which, 0.0, self.strength)
@@ -216,7 +205,7 @@ class Batch:
                 continue
             mine = self.present & (w.side == s)
             missing = np.where(mine, w.strength0 - self.strength, 0.0)
-            total = ordered_sum(missing)
+            total = kernels.side_sums(missing, mine, w.side)[:, s]
             ok = total > 0
             share = np.minimum(1.0, men / np.where(ok, total, 1.0))
             self.strength = np.where(
@@ -320,9 +309,9 @@ class Batch:
         present = self.present
         held = (self.owner == DEFENDER) & w.territory_cells.ravel()[None, :]
         self.series["territory"][:, d] = held.sum(1) * w.cell_area
+        strength = kernels.side_sums(self.strength, present, w.side)
         for s, name in ((ATTACKER, "attacker"), (DEFENDER, "defender")):
-            mine = present & (w.side == s)
-            self.series[f"strength_{name}"][:, d] = ordered_sum(np.where(mine, self.strength, 0.0))
+            self.series[f"strength_{name}"][:, d] = strength[:, s]
             self.series[f"losses_{name}"][:, d] = self.losses[:, s]
         self.series["front_km"][:, d] = fields.front_length(self.grid(self.owner)) * w.cell_km
         mine = present & (w.side == DEFENDER)

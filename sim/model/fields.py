@@ -160,36 +160,51 @@ def _window_line(src, dst, start, step, n, r):
 
 @njit(cache=True)
 def distance_map(mask, h, w, cap, out):
-    """out = min(Chebyshev distance to the nearest True cell, cap): the two-pass chamfer
-    transform with unit steps to all 8 neighbours, which is exact for this metric."""
+    """out = min(Chebyshev distance to the nearest True cell, cap), for every cell."""
+    along = np.empty(h * w, np.int32)
+    row_distances(mask, h, w, cap, along)
     for c in range(h * w):
-        out[c] = 0 if mask[c] else cap
+        out[c] = distance_at(along, c, h, w)
+
+
+# Chebyshev distance is separable: the distance from (i, j) to the mask is the least, over
+# rows i', of max(|i - i'|, distance along row i' from column j to its nearest True cell).
+# Row distances cost two sweeps per row; a question at one cell then reads rows outward from
+# its own and stops when |i - i'| alone is no better. The batch engine builds the row
+# distances once per field and asks only at the cells its walking units weigh.
+
+
+@njit(cache=True)
+def row_distances(mask, h, w, cap, out):
+    """out = min(distance along each row to the row's nearest True cell, cap)."""
     for i in range(h):
+        last = -cap
         for j in range(w):
             c = i * w + j
-            d = out[c]
-            if j > 0:
-                d = min(d, out[c - 1] + 1)
-            if i > 0:
-                d = min(d, out[c - w] + 1)
-                if j > 0:
-                    d = min(d, out[c - w - 1] + 1)
-                if j < w - 1:
-                    d = min(d, out[c - w + 1] + 1)
-            out[c] = d
-    for i in range(h - 1, -1, -1):
+            if mask[c]:
+                last = j
+            out[c] = min(j - last, cap)
+        last = w + cap
         for j in range(w - 1, -1, -1):
             c = i * w + j
-            d = out[c]
-            if j < w - 1:
-                d = min(d, out[c + 1] + 1)
-            if i < h - 1:
-                d = min(d, out[c + w] + 1)
-                if j > 0:
-                    d = min(d, out[c + w - 1] + 1)
-                if j < w - 1:
-                    d = min(d, out[c + w + 1] + 1)
-            out[c] = d
+            if mask[c]:
+                last = j
+            out[c] = min(out[c], last - j)
+
+
+@njit(cache=True)
+def distance_at(along, cell, h, w):
+    """min(Chebyshev distance of one cell to the mask, cap) from its row distances."""
+    i, j = divmod(cell, w)
+    best = along[cell]
+    t = 1
+    while t < best and (i - t >= 0 or i + t < h):
+        if i - t >= 0:
+            best = min(best, max(t, along[cell - t * w]))
+        if i + t < h:
+            best = min(best, max(t, along[cell + t * w]))
+        t += 1
+    return best
 
 
 @njit(cache=True)

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from sim.model import rng, rules
-from sim.model.fields import dilate_map, distance_map, reach_map
+from sim.model.fields import dilate_map, distance_at, reach_map, row_distances
 
 ATTACKER, DEFENDER = 0, 1
 CAPTURED, TAKEN = 1, 2  # marks of a cell during an assault phase
@@ -35,7 +35,7 @@ def _movement_field(f, owner, pos, present, detected, side, objective, nbr, h, w
     take; for the defender the cells beside known attackers when there are any), 2/3 each
     side's distance to enemy ground (what worn units back away from)."""
     s = f % 2
-    c_n = h * w
+    c_n = len(owner)
     if f >= 2:
         for c in range(c_n):
             mask[c] = owner[c] != s
@@ -55,7 +55,7 @@ def _movement_field(f, owner, pos, present, detected, side, objective, nbr, h, w
         if not threat:
             for c in range(c_n):
                 mask[c] = owner[c] != s and objective[s, c]
-    distance_map(mask, h, w, h + w, out)
+    row_distances(mask, h, w, h + w, out)
 
 
 @njit(cache=True)
@@ -70,8 +70,8 @@ def movement(
     cells = h * w
     occ = np.full(cells, -1, np.int64)
     claim = np.full(cells, -1, np.int64)
-    field = np.empty((4, cells), np.int32)
-    ready = np.zeros(4, np.bool_)
+    along = np.empty((4, cells), np.int32)  # each field's row distances (fields.distance_at)
+    ready = np.zeros(4, np.bool_)  # built for this replicate
     mask = np.empty(cells, np.bool_)
     wish_slot = np.empty(n_slot, np.int64)
     wish_cell = np.empty(n_slot, np.int64)
@@ -96,20 +96,22 @@ def movement(
                 if not worn and in_contact(own, objective, nbr, here, s):
                     continue
                 f = 2 + s if worn else s
-                best = -1
+                best, than = -1, -1
                 for j in range(8):
                     n = nbr[here, j]
                     if n < 0 or own[n] != s or occ[n] >= 0:
                         continue
-                    if not ready[f]:
-                        _movement_field(
-                            f, own, pos[r], present[r], detected[r], side, objective, nbr,
-                            h, w, mask, field[f],
-                        )  # fmt: skip
-                        ready[f] = True
-                    than = field[f, best if best >= 0 else here]
-                    if (field[f, n] > than) if worn else (field[f, n] < than):
-                        best = n
+                    if than < 0:
+                        if not ready[f]:
+                            _movement_field(
+                                f, own, pos[r], present[r], detected[r], side, objective,
+                                nbr, h, w, mask, along[f],
+                            )  # fmt: skip
+                            ready[f] = True
+                        than = distance_at(along[f], here, h, w)  # to beat: here, then best
+                    there = distance_at(along[f], n, h, w)
+                    if (there > than) if worn else (there < than):
+                        best, than = n, there
                 if best >= 0:
                     wish_slot[wishes], wish_cell[wishes] = u, best
                     wishes += 1
@@ -394,3 +396,16 @@ def assault(owner, pos, present, cohesion, power, fed, side, objective, nbr, win
         fights[:], incoming[:], ousted[:] = 0, 0.0, False
         occ[:], held[:], mark[:] = -1, 0.0, 0
     return loss, engaged, assaulted, lost
+
+
+@njit(cache=True)
+def side_sums(values, which, side):
+    """(R, 2): each side's total of `values` (R, U) over the slots in `which`, added one slot
+    after another in slot order, as the reference engine adds them."""
+    n_rep, n_slot = values.shape
+    out = np.zeros((n_rep, 2))
+    for r in range(n_rep):
+        for u in range(n_slot):
+            if which[r, u]:
+                out[r, side[u]] += values[r, u]
+    return out
