@@ -195,7 +195,7 @@ def row_distances(mask, h, w, cap, out):
 @njit(cache=True)
 def distance_at(along, cell, h, w):
     """min(Chebyshev distance of one cell to the mask, cap) from its row distances."""
-    i, j = divmod(cell, w)
+    i = cell // w
     best = along[cell]
     t = 1
     while t < best and (i - t >= 0 or i + t < h):

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from sim.model import rng, rules
-from sim.model.fields import dilate_map, distance_at, reach_map, row_distances
+from sim.model.fields import distance_at, reach_map, row_distances
 
 ATTACKER, DEFENDER = 0, 1
 CAPTURED, TAKEN = 1, 2  # marks of a cell during an assault phase
@@ -206,7 +206,8 @@ def networks(owner, rows, source, road, road_cells, drones, nbr, h, w, fed, road
     cells = h * w
     own = np.empty(cells, np.bool_)
     enemy = np.empty(cells, np.bool_)
-    covered = np.empty(cells, np.bool_)
+    along = np.empty(cells, np.int32)
+    is_open = np.zeros(cells, np.bool_)  # written and read at road cells only
     stack = np.empty(cells, np.int64)
     for r in rows:
         for s in (ATTACKER, DEFENDER):
@@ -214,11 +215,13 @@ def networks(owner, rows, source, road, road_cells, drones, nbr, h, w, fed, road
                 own[c] = owner[r, c] == s
                 enemy[c] = not own[c]
             reach_map(own, source[s], nbr, 8, fed[s, r], stack)
-            dilate_map(enemy, h, w, drones[1 - s], covered)  # within enemy drone range
+            row_distances(enemy, h, w, h + w + drones[1 - s] + 1, along)  # exact, or > range
+            for c in road_cells:  # open: held, and beyond enemy drone range
+                is_open[c] = own[c] and distance_at(along, c, h, w) > drones[1 - s]
             net = road_net[s, r]
             top = 0
             for c in road_cells:
-                net[c] = own[c] and not covered[c] and source[s, c]
+                net[c] = is_open[c] and source[s, c]
                 if net[c]:
                     stack[top] = c
                     top += 1
@@ -227,7 +230,7 @@ def networks(owner, rows, source, road, road_cells, drones, nbr, h, w, fed, road
                 c = stack[top]
                 for j in range(8):
                     n = nbr[c, j]
-                    if n >= 0 and road[n] and own[n] and not covered[n] and not net[n]:
+                    if n >= 0 and road[n] and is_open[n] and not net[n]:
                         net[n] = True
                         stack[top] = n
                         top += 1
