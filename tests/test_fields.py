@@ -335,3 +335,66 @@ def test_edge(shape):
     out = fields.edge(shape)
     assert out.dtype == bool and out.shape == shape
     assert out.tolist() == brute_edge(*shape)
+
+
+# ----------------------------------------------------------------------------- reach_update
+
+
+def _update(before, now, seeds, side):
+    """fields.reach_update of `before`'s reach to `now`; None when it asks for a recompute."""
+    h, w = before.shape
+    nbr = fields.neighbour_table((h, w))
+    flat_b, flat_n = before.ravel().astype(np.int8), now.ravel().astype(np.int8)
+    out = fields.reach(flat_b.reshape(h, w) == side, seeds, True).ravel()
+    changed = np.flatnonzero(flat_b != flat_n)
+    scratch = np.empty(h * w, np.int64), np.zeros(h * w, bool)
+    ok = fields.reach_update(flat_n, flat_b, side, changed, seeds.ravel(), nbr, out, *scratch)
+    assert not scratch[1].any(), "scratch left dirty"
+    return out.reshape(h, w) if ok else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(2, 9),
+    st.integers(2, 9),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0.3, 0.5, 0.7]),
+    st.integers(1, 6),
+    st.integers(0, 1),
+)
+def test_reach_update_equals_the_reach_of_the_new_map(h, w, seed, p, flips, side):
+    """Updating the supply reach from the cells that changed gives the reach of the new map
+    whenever it does not ask for a recompute (and it asks only when a loss may disconnect)."""
+    rng = np.random.default_rng(seed)
+    before = (rng.random((h, w)) < p).astype(np.int8)  # 1: the side's ground
+    before = np.where(before == 1, side, 1 - side)
+    now = before.copy()
+    now.flat[rng.choice(h * w, min(flips, h * w), replace=False)] ^= 1
+    seeds = np.zeros((h, w), bool)
+    seeds[0] = True  # a homeland edge
+    out = _update(before, now, seeds, side)
+    if out is not None:
+        assert out.tolist() == brute_reach((now == side).tolist(), seeds.tolist(), True)
+
+
+def test_reach_update_asks_for_a_recompute_when_a_lost_cell_cuts_the_reach():
+    # A corridor of the side's cells from the seed row; losing its middle cuts off the end.
+    before = np.array([[1, 1, 1], [0, 1, 0], [0, 1, 0], [0, 1, 0]])
+    now = before.copy()
+    now[2, 1] = 0
+    seeds = np.zeros(before.shape, bool)
+    seeds[0] = True
+    assert _update(before, now, seeds, 1) is None
+    # Losing the corridor's end disconnects nothing: updated in place.
+    now = before.copy()
+    now[3, 1] = 0
+    assert _update(before, now, seeds, 1).tolist() == (now == 1).tolist()
+
+
+def test_reach_update_floods_from_a_gained_cell_into_a_pocket():
+    before = np.array([[1, 1, 1], [0, 0, 0], [0, 1, 1]])  # (2, 1)-(2, 2): an unfed pocket
+    now = before.copy()
+    now[1, 0] = 1  # gained: touches the reach and the pocket
+    seeds = np.zeros(before.shape, bool)
+    seeds[0] = True
+    assert _update(before, now, seeds, 1).tolist() == (now == 1).tolist()

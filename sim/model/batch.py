@@ -220,20 +220,21 @@ class Batch:
         )  # fmt: skip
 
     def networks(self) -> None:
-        """Each side's supply reach and open road net, recomputed only for replicates whose
-        ground changed since they were last computed (and for all when a drone range
-        changed): this is the costliest pass of a day."""
+        """Each side's supply reach and open road net, for the replicates whose ground
+        changed since the last day (all of them when a drone range changed); the reach is
+        updated from the cells that changed rather than recomputed."""
         w = self.w
         drones = w.drone_range[:, self.day]
-        if self._networks_owner is None or (drones != self._networks_drones).any():
+        before = self._networks_owner
+        if before is None or (drones != self._networks_drones).any():
             rows = np.arange(len(self.reps))
         else:
-            rows = np.flatnonzero((self.owner != self._networks_owner).any(1))
-        self._networks_owner, self._networks_drones = self.owner.copy(), drones
+            rows = np.flatnonzero((self.owner != before).any(1))
         kernels.networks(
-            self.owner, rows, self.source, self.road, np.flatnonzero(self.road),
+            self.owner, before, rows, self.source, self.road, np.flatnonzero(self.road),
             drones.astype(np.int64), self.nbr, self.h, self.wd, self.fed, self.road_net,
         )  # fmt: skip
+        self._networks_owner, self._networks_drones = self.owner.copy(), drones
 
     def supply(self) -> None:
         w, r = self.w, self.w.rules

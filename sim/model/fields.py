@@ -229,6 +229,87 @@ def reach_map(mask, seeds, nbr, links, out, stack):
                 top += 1
 
 
+# The ring of a cell in circular order (N, NE, E, SE, S, SW, W, NW) as indices into NEIGHBOURS.
+_RING = np.array([0, 5, 3, 7, 1, 6, 2, 4])
+
+
+@njit(cache=True)
+def reach_update(now, before, side, changed, seeds, nbr, out, stack, gone):
+    """Update `out`, the 8-connected reach of `side`'s cells in the owner map `before`, to the
+    reach in `now`, where only the `changed` cells differ. Lost cells are taken away one at a
+    time, each only if it is *simple* (its own neighbours are connected around it, so taking
+    it away disconnects nothing); then gained cells next to the reach flood into it. Returns
+    False, with `out` partly updated, when a lost cell is a seed or not simple: the caller
+    then recomputes the reach in full. `gone` is scratch of H·W cells, False on entry."""
+    ok = True
+    for c in changed:  # losses, one at a time, against the cells still held
+        if before[c] != side:
+            continue
+        if out[c] and (seeds[c] or not _simple(before, side, c, nbr, gone)):
+            ok = False
+            break
+        out[c] = False
+        gone[c] = True
+    for c in changed:
+        gone[c] = False
+    if not ok:
+        return False
+    for c in changed:  # gains: flood from those that touch the reach
+        if now[c] != side or out[c]:
+            continue
+        touch = seeds[c]
+        for j in range(8):
+            n = nbr[c, j]
+            touch = touch or (n >= 0 and out[n])
+        if touch:
+            out[c] = True
+            stack[0] = c
+            top = 1
+            while top > 0:
+                top -= 1
+                x = stack[top]
+                for j in range(8):
+                    n = nbr[x, j]
+                    if n >= 0 and now[n] == side and not out[n]:
+                        out[n] = True
+                        stack[top] = n
+                        top += 1
+    return True
+
+
+@njit(cache=True)
+def _simple(before, side, c, nbr, gone):
+    """Whether the cells still held around c (held before, not yet taken away, and not
+    gained today) form at most one 8-connected group within the ring around c."""
+    held = np.zeros(8, np.bool_)
+    for k in range(8):
+        n = nbr[c, _RING[k]]
+        held[k] = n >= 0 and before[n] == side and not gone[n]
+    groups = 0
+    seen = np.zeros(8, np.bool_)
+    todo = np.empty(8, np.int64)
+    for k in range(8):
+        if not held[k] or seen[k]:
+            continue
+        groups += 1
+        if groups > 1:
+            return False
+        seen[k] = True
+        todo[0] = k
+        top = 1
+        while top > 0:
+            top -= 1
+            a = todo[top]
+            for b in range(8):
+                step = (b - a) % 8
+                near = step == 1 or step == 7 or (a % 2 == 0 and b % 2 == 0 and step != 4)
+                if held[b] and not seen[b] and near:
+                    seen[b] = True
+                    todo[top] = b
+                    top += 1
+    return True
+
+
 def edge(shape: tuple[int, int]) -> np.ndarray:
     """Cells on the map's outer edge."""
     e = np.zeros(shape, bool)

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from sim.model import rng, rules
-from sim.model.fields import distance_at, reach_map, row_distances
+from sim.model.fields import distance_at, reach_map, reach_update, row_distances
 
 ATTACKER, DEFENDER = 0, 1
 CAPTURED, TAKEN = 1, 2  # marks of a cell during an assault phase
@@ -199,25 +199,38 @@ def fires(pos, present, detected, side, firers, fire_range, output, w):
 
 
 @njit(cache=True)
-def networks(owner, rows, source, road, road_cells, drones, nbr, h, w, fed, road_net):
+def networks(owner, before, rows, source, road, road_cells, drones, nbr, h, w, fed, road_net):
     """3. For the given replicate rows, each side's supply reach (its ground connected to
     its sources, 8-connected) and its open road net (roads it holds beyond enemy drone
-    range, connected to its road sources)."""
+    range, connected to its road sources). `before` is the owner map `fed` was last computed
+    for, or None: the reach is updated from the cells that changed since, or recomputed."""
     cells = h * w
-    own = np.empty(cells, np.bool_)
-    enemy = np.empty(cells, np.bool_)
+    mask = np.empty(cells, np.bool_)
     along = np.empty(cells, np.int32)
     is_open = np.zeros(cells, np.bool_)  # written and read at road cells only
     stack = np.empty(cells, np.int64)
+    gone = np.zeros(cells, np.bool_)
+    changed = np.empty(cells, np.int64)
     for r in rows:
-        for s in (ATTACKER, DEFENDER):
+        now = owner[r]
+        n_changed = 0
+        if before is not None:
             for c in range(cells):
-                own[c] = owner[r, c] == s
-                enemy[c] = not own[c]
-            reach_map(own, source[s], nbr, 8, fed[s, r], stack)
-            row_distances(enemy, h, w, h + w + drones[1 - s] + 1, along)  # exact, or > range
+                if now[c] != before[r, c]:
+                    changed[n_changed] = c
+                    n_changed += 1
+        for s in (ATTACKER, DEFENDER):
+            if before is None or not reach_update(
+                now, before[r], s, changed[:n_changed], source[s], nbr, fed[s, r], stack, gone
+            ):
+                for c in range(cells):
+                    mask[c] = now[c] == s
+                reach_map(mask, source[s], nbr, 8, fed[s, r], stack)
+            for c in range(cells):
+                mask[c] = now[c] != s
+            row_distances(mask, h, w, h + w + drones[1 - s] + 1, along)  # exact, or > range
             for c in road_cells:  # open: held, and beyond enemy drone range
-                is_open[c] = own[c] and distance_at(along, c, h, w) > drones[1 - s]
+                is_open[c] = now[c] == s and distance_at(along, c, h, w) > drones[1 - s]
             net = road_net[s, r]
             top = 0
             for c in road_cells:
