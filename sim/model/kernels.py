@@ -90,28 +90,34 @@ def movement(
             for u in range(n_slot):
                 if not present[r, u] or speed[u] < k:
                     continue
-                s = side[u]
-                here = pos[r, u]
+                s, here = side[u], pos[r, u]
                 worn = cohesion[r, u] < worn_below
-                if not worn and in_contact(own, objective, nbr, here, s):
-                    continue
-                f = 2 + s if worn else s
-                best, than = -1, -1
+                free = 0  # bit j: neighbour j is held by the unit's side and empty
+                contact = False
                 for j in range(8):
                     n = nbr[here, j]
-                    if n < 0 or own[n] != s or occ[n] >= 0:
+                    if n < 0:
                         continue
-                    if than < 0:
-                        if not ready[f]:
-                            _movement_field(
-                                f, own, pos[r], present[r], detected[r], side, objective,
-                                nbr, h, w, mask, along[f],
-                            )  # fmt: skip
-                            ready[f] = True
-                        than = distance_at(along[f], here, h, w)  # to beat: here, then best
-                    there = distance_at(along[f], n, h, w)
-                    if (there > than) if worn else (there < than):
-                        best, than = n, there
+                    if own[n] != s:
+                        contact = contact or objective[s, n]
+                    elif occ[n] < 0:
+                        free |= 1 << j
+                if free == 0 or (contact and not worn):
+                    continue
+                f = 2 + s if worn else s
+                if not ready[f]:
+                    _movement_field(
+                        f, own, pos[r], present[r], detected[r], side, objective, nbr, h, w,
+                        mask, along[f],
+                    )  # fmt: skip
+                    ready[f] = True
+                best, than = -1, distance_at(along[f], here, h, w)  # to beat: here, then best
+                for j in range(8):
+                    if free & (1 << j):
+                        n = nbr[here, j]
+                        there = distance_at(along[f], n, h, w)
+                        if (there > than) if worn else (there < than):
+                            best, than = n, there
                 if best >= 0:
                     wish_slot[wishes], wish_cell[wishes] = u, best
                     wishes += 1
