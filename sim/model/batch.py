@@ -188,17 +188,10 @@ class Batch:
 
     def arrivals(self) -> None:
         w = self.w
-        rr, uu = np.nonzero(self.alive & ~self.arrived & (w.arrival <= self.day)[None, :])
-        if len(rr):
-            entry = w.cell0[uu]
-            occ = self.occupancy()
-            ok = (occ[rr, entry] == -1) & (self.owner[rr, entry] == w.side[uu])
-            rr, uu, entry = rr[ok], uu[ok], entry[ok]
-            granted = self.resolve(rr, uu, entry)
-            rr, uu, entry = rr[granted], uu[granted], entry[granted]
-            self.arrived[rr, uu] = True
-            self.move(rr, uu, entry)
-            self.log("reinforcement_arrived", rr, uu)
+        entered = kernels.arrivals(
+            self.owner, self.pos, self.alive, self.arrived, w.side, w.cell0, w.arrival, self.day
+        )
+        self.log_mask("reinforcement_arrived", entered)
         for s in (ATTACKER, DEFENDER):
             men = w.replacements[s, self.day]
             if men <= 0:

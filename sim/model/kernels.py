@@ -180,7 +180,16 @@ def fires(pos, present, detected, side, firers, fire_range, output, w):
     n_rep, n_slot = pos.shape
     damage = np.zeros((n_rep, n_slot))
     hit = np.zeros((n_rep, n_slot), np.bool_)
+    seen = np.empty(n_slot, np.int64)  # the detected units of a replicate, in slot order
+    row = np.empty(n_slot, np.int64)
+    col = np.empty(n_slot, np.int64)
     for r in range(n_rep):
+        n_seen = 0
+        for u in range(n_slot):
+            if present[r, u] and detected[r, u]:
+                seen[n_seen] = u
+                row[n_seen], col[n_seen] = divmod(pos[r, u], w)
+                n_seen += 1
         for k in range(len(firers)):
             f = firers[k]
             if not present[r, f]:
@@ -188,11 +197,12 @@ def fires(pos, present, detected, side, firers, fire_range, output, w):
             fi, fj = divmod(pos[r, f], w)
             n = 0
             for pass_ in range(2):  # count the targets, then share the output among them
-                for u in range(n_slot):
-                    if not present[r, u] or not detected[r, u] or side[u] == side[f]:
-                        continue
-                    ui, uj = divmod(pos[r, u], w)
-                    if max(abs(ui - fi), abs(uj - fj)) > fire_range[k]:
+                for i in range(n_seen):
+                    u = seen[i]
+                    if (
+                        side[u] == side[f]
+                        or max(abs(row[i] - fi), abs(col[i] - fj)) > fire_range[k]
+                    ):
                         continue
                     if pass_ == 0:
                         n += 1
@@ -431,3 +441,32 @@ def side_sums(values, which, side):
             if which[r, u]:
                 out[r, side[u]] += values[r, u]
     return out
+
+
+@njit(cache=True)
+def arrivals(owner, pos, alive, arrived, side, entry, arrival, day):
+    """1. Reinforcements due by `day` enter at their entry cell when it is free and held by
+    their side; two for one cell: the lower slot. Returns who entered."""
+    n_rep, n_slot = pos.shape
+    entered = np.zeros((n_rep, n_slot), np.bool_)
+    occupied = np.zeros(owner.shape[1], np.bool_)
+    claimed = np.zeros(owner.shape[1], np.bool_)
+    for r in range(n_rep):
+        due = False
+        for u in range(n_slot):
+            due = due or (alive[r, u] and not arrived[r, u] and arrival[u] <= day)
+        if not due:
+            continue
+        for u in range(n_slot):
+            if alive[r, u] and arrived[r, u]:
+                occupied[pos[r, u]] = True
+        for u in range(n_slot):
+            c = entry[u]
+            if not alive[r, u] or arrived[r, u] or arrival[u] > day:
+                continue
+            if not occupied[c] and not claimed[c] and owner[r, c] == side[u]:
+                claimed[c] = entered[r, u] = arrived[r, u] = True
+                pos[r, u] = c
+        occupied[:] = False
+        claimed[:] = False
+    return entered
