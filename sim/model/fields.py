@@ -164,7 +164,7 @@ def distance_map(mask, h, w, cap, out):
     along = np.empty(h * w, np.int32)
     row_distances(mask, h, w, cap, along)
     for c in range(h * w):
-        out[c] = distance_at(along, c, h, w)
+        out[c] = distance_at(along, c, c // w, h, w)
 
 
 # Chebyshev distance is separable: the distance from (i, j) to the mask is the least, over
@@ -193,9 +193,9 @@ def row_distances(mask, h, w, cap, out):
 
 
 @njit(cache=True)
-def distance_at(along, cell, h, w):
-    """min(Chebyshev distance of one cell to the mask, cap) from its row distances."""
-    i = cell // w
+def distance_at(along, cell, i, h, w):
+    """min(Chebyshev distance of one cell (in row i) to the mask, cap) from its row
+    distances."""
     best = along[cell]
     t = 1
     while t < best and (i - t >= 0 or i + t < h):

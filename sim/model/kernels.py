@@ -13,10 +13,11 @@ import numpy as np
 from numba import njit
 
 from sim.model import rng, rules
-from sim.model.fields import distance_at, reach_map, reach_update, row_distances
+from sim.model.fields import NEIGHBOURS, distance_at, reach_map, reach_update, row_distances
 
 ATTACKER, DEFENDER = 0, 1
 CAPTURED, TAKEN = 1, 2  # marks of a cell during an assault phase
+ROW_STEP = np.array([dy for dy, _ in NEIGHBOURS])  # row offset of each neighbour
 
 
 @njit(cache=True, inline="always")
@@ -111,13 +112,17 @@ def movement(
                         mask, along[f],
                     )  # fmt: skip
                     ready[f] = True
-                best, than = -1, distance_at(along[f], here, h, w)  # to beat: here, then best
+                i = here // w
+                d = distance_at(along[f], here, i, h, w)
+                best, than = -1, d  # to beat: here, then the best so far
                 for j in range(8):
                     if free & (1 << j):
                         n = nbr[here, j]
-                        there = distance_at(along[f], n, h, w)
+                        there = distance_at(along[f], n, i + ROW_STEP[j], h, w)
                         if (there > than) if worn else (there < than):
                             best, than = n, there
+                            if there == (d + 1 if worn else d - 1):
+                                break  # a neighbour's distance is within 1 of here's
                 if best >= 0:
                     wish_slot[wishes], wish_cell[wishes] = u, best
                     wishes += 1
@@ -246,7 +251,7 @@ def networks(owner, before, rows, source, road, road_cells, drones, nbr, h, w, f
                 mask[c] = now[c] != s
             row_distances(mask, h, w, h + w + drones[1 - s] + 1, along)  # exact, or > range
             for c in road_cells:  # open: held, and beyond enemy drone range
-                is_open[c] = now[c] == s and distance_at(along, c, h, w) > drones[1 - s]
+                is_open[c] = now[c] == s and distance_at(along, c, c // w, h, w) > drones[1 - s]
             net = road_net[s, r]
             top = 0
             for c in road_cells:
