@@ -219,13 +219,15 @@ class Batch:
         w = self.w
         drones = w.drone_range[:, self.day]
         before = self._networks_owner
-        if before is None or (drones != self._networks_drones).any():
+        redo_roads = before is None or bool((drones != self._networks_drones).any())
+        if redo_roads:
             rows = np.arange(len(self.reps))
         else:
             rows = np.flatnonzero((self.owner != before).any(1))
         kernels.networks(
             self.owner, before, rows, self.source, self.road, np.flatnonzero(self.road),
-            drones.astype(np.int64), self.nbr, self.h, self.wd, self.fed, self.road_net,
+            drones.astype(np.int64), redo_roads, self.nbr, self.h, self.wd, self.fed,
+            self.road_net,
         )  # fmt: skip
         self._networks_owner, self._networks_drones = self.owner.copy(), drones
 

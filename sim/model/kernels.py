@@ -13,7 +13,14 @@ import numpy as np
 from numba import njit
 
 from sim.model import rng, rules
-from sim.model.fields import NEIGHBOURS, distance_at, reach_map, reach_update, row_distances
+from sim.model.fields import (
+    NEIGHBOURS,
+    dilate_map,
+    distance_at,
+    reach_map,
+    reach_update,
+    row_distances,
+)
 
 ATTACKER, DEFENDER = 0, 1
 CAPTURED, TAKEN = 1, 2  # marks of a cell during an assault phase
@@ -220,11 +227,15 @@ def fires(pos, present, detected, side, firers, fire_range, output, w):
 
 
 @njit(cache=True)
-def networks(owner, before, rows, source, road, road_cells, drones, nbr, h, w, fed, road_net):
+def networks(
+    owner, before, rows, source, road, road_cells, drones, redo_roads, nbr, h, w, fed, road_net
+):
     """3. For the given replicate rows, each side's supply reach (its ground connected to
     its sources, 8-connected) and its open road net (roads it holds beyond enemy drone
-    range, connected to its road sources). `before` is the owner map `fed` was last computed
-    for, or None: the reach is updated from the cells that changed since, or recomputed."""
+    range, connected to its road sources). `before` is the owner map both were last computed
+    for, or None: the reach is updated from the cells that changed since, or recomputed; the
+    road net is recomputed when a changed cell lies within drone range of a road (or when
+    `redo_roads`: the drone ranges changed)."""
     cells = h * w
     mask = np.empty(cells, np.bool_)
     along = np.empty(cells, np.int32)
@@ -232,6 +243,9 @@ def networks(owner, before, rows, source, road, road_cells, drones, nbr, h, w, f
     stack = np.empty(cells, np.int64)
     gone = np.zeros(cells, np.bool_)
     changed = np.empty(cells, np.int64)
+    near_road = np.empty((2, cells), np.bool_)  # cells whose owner can change a side's road net
+    for s in (ATTACKER, DEFENDER):
+        dilate_map(road, h, w, drones[1 - s], near_road[s])
     for r in rows:
         now = owner[r]
         n_changed = 0
@@ -247,6 +261,12 @@ def networks(owner, before, rows, source, road, road_cells, drones, nbr, h, w, f
                 for c in range(cells):
                     mask[c] = now[c] == s
                 reach_map(mask, source[s], nbr, 8, fed[s, r], stack)
+            if before is not None and not redo_roads:
+                touched = False
+                for c in changed[:n_changed]:
+                    touched = touched or near_road[s, c]
+                if not touched:
+                    continue
             for c in range(cells):
                 mask[c] = now[c] != s
             row_distances(mask, h, w, h + w + drones[1 - s] + 1, along)  # exact, or > range
