@@ -73,6 +73,7 @@ class Batch:
         self.cover = w.cover.ravel()
         self.source = w.source.reshape(2, -1)
         self.road = w.road.ravel()
+        self.road_cells = np.flatnonzero(self.road)
         self.slots = np.arange(u)
         self.slot_type = np.int16 if u < np.iinfo(np.int16).max else np.int32
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
@@ -88,6 +89,7 @@ class Batch:
         self.firers = np.flatnonzero((w.fires > 0) & (w.fires_range >= 1))
         self.fed = np.zeros((2, r, self.cells), bool)
         self.road_net = np.zeros((2, r, self.cells), bool)
+        self.road_watch = np.zeros((2, r, len(self.road_cells)), np.int32)
         self._networks_owner: np.ndarray | None = None
         self._networks_drones = np.zeros(2, np.int64)
         self.day = 0
@@ -214,20 +216,19 @@ class Batch:
 
     def networks(self) -> None:
         """Each side's supply reach and open road net, for the replicates whose ground
-        changed since the last day (all of them when a drone range changed); the reach is
-        updated from the cells that changed rather than recomputed."""
+        changed since the last day, updated from the cells that changed (all of them
+        afresh on the first day and when a drone range changes)."""
         w = self.w
         drones = w.drone_range[:, self.day]
         before = self._networks_owner
-        redo_roads = before is None or bool((drones != self._networks_drones).any())
-        if redo_roads:
-            rows = np.arange(len(self.reps))
+        if before is None or (drones != self._networks_drones).any():
+            before, rows = None, np.arange(len(self.reps))
         else:
             rows = np.flatnonzero((self.owner != before).any(1))
         kernels.networks(
-            self.owner, before, rows, self.source, self.road, np.flatnonzero(self.road),
-            drones.astype(np.int64), redo_roads, self.nbr, self.h, self.wd, self.fed,
-            self.road_net,
+            self.owner, before, rows, self.source, self.road, self.road_cells,
+            drones.astype(np.int64), self.nbr, self.h, self.wd, self.fed, self.road_net,
+            self.road_watch,
         )  # fmt: skip
         self._networks_owner, self._networks_drones = self.owner.copy(), drones
 

@@ -15,7 +15,6 @@ from numba import njit
 from sim.model import rng, rules
 from sim.model.fields import (
     NEIGHBOURS,
-    dilate_map,
     distance_at,
     reach_map,
     reach_update,
@@ -228,24 +227,24 @@ def fires(pos, present, detected, side, firers, fire_range, output, w):
 
 @njit(cache=True)
 def networks(
-    owner, before, rows, source, road, road_cells, drones, redo_roads, nbr, h, w, fed, road_net
+    owner, before, rows, source, road, road_cells, drones, nbr, h, w, fed, road_net, watch
 ):
     """3. For the given replicate rows, each side's supply reach (its ground connected to
-    its sources, 8-connected) and its open road net (roads it holds beyond enemy drone
-    range, connected to its road sources). `before` is the owner map both were last computed
-    for, or None: the reach is updated from the cells that changed since, or recomputed; the
-    road net is recomputed when a changed cell lies within drone range of a road (or when
-    `redo_roads`: the drone ranges changed)."""
+    its sources, 8-connected) and its open road net (roads it holds with no enemy ground
+    within the enemy's drone range, connected to its road sources).
+
+    `before` is the owner map all three were last computed for, or None to compute them
+    afresh. Otherwise the reach is updated from the cells that changed since (or recomputed
+    when a loss may cut it), and `watch` — for each side and road cell, the number of enemy
+    cells within drone range — is updated from the changed cells near roads; the road net
+    is re-flooded only when one of those changed."""
     cells = h * w
     mask = np.empty(cells, np.bool_)
-    along = np.empty(cells, np.int32)
     is_open = np.zeros(cells, np.bool_)  # written and read at road cells only
     stack = np.empty(cells, np.int64)
     gone = np.zeros(cells, np.bool_)
     changed = np.empty(cells, np.int64)
-    near_road = np.empty((2, cells), np.bool_)  # cells whose owner can change a side's road net
-    for s in (ATTACKER, DEFENDER):
-        dilate_map(road, h, w, drones[1 - s], near_road[s])
+    near = [_roads_within(road_cells, drones[1 - s], h, w) for s in (ATTACKER, DEFENDER)]
     for r in rows:
         now = owner[r]
         n_changed = 0
@@ -261,17 +260,26 @@ def networks(
                 for c in range(cells):
                     mask[c] = now[c] == s
                 reach_map(mask, source[s], nbr, 8, fed[s, r], stack)
-            if before is not None and not redo_roads:
+            start, roads = near[s]
+            enemies = watch[s, r]
+            if before is None:
+                enemies[:] = 0
+                for c in range(cells):
+                    if now[c] != s:
+                        for q in range(start[c], start[c + 1]):
+                            enemies[roads[q]] += 1
+            else:
                 touched = False
-                for c in changed[:n_changed]:
-                    touched = touched or near_road[s, c]
+                for c in changed[:n_changed]:  # an owner change turns c to or from enemy
+                    step = 1 if now[c] != s else -1
+                    for q in range(start[c], start[c + 1]):
+                        enemies[roads[q]] += step
+                        touched = True
                 if not touched:
                     continue
-            for c in range(cells):
-                mask[c] = now[c] != s
-            row_distances(mask, h, w, h + w + drones[1 - s] + 1, along)  # exact, or > range
-            for c in road_cells:  # open: held, and beyond enemy drone range
-                is_open[c] = now[c] == s and distance_at(along, c, c // w, h, w) > drones[1 - s]
+            for k in range(len(road_cells)):
+                c = road_cells[k]
+                is_open[c] = now[c] == s and enemies[k] == 0
             net = road_net[s, r]
             top = 0
             for c in road_cells:
@@ -288,6 +296,28 @@ def networks(
                         net[n] = True
                         stack[top] = n
                         top += 1
+
+
+@njit(cache=True)
+def _roads_within(road_cells, d, h, w):
+    """For each cell, the road cells (indices into `road_cells`) within Chebyshev distance
+    d of it, as (start, roads): cell c's are roads[start[c]:start[c + 1]]."""
+    count = np.zeros(h * w + 1, np.int64)
+    for pass_ in range(2):
+        if pass_ == 1:
+            start = np.cumsum(count)
+            roads = np.empty(start[-1], np.int64)
+            fill = start[:-1].copy()
+        for k in range(len(road_cells)):
+            i, j = divmod(road_cells[k], w)
+            for ii in range(max(i - d, 0), min(i + d, h - 1) + 1):
+                for jj in range(max(j - d, 0), min(j + d, w - 1) + 1):
+                    if pass_ == 0:
+                        count[ii * w + jj + 1] += 1
+                    else:
+                        roads[fill[ii * w + jj]] = k
+                        fill[ii * w + jj] += 1
+    return start, roads
 
 
 @njit(cache=True)
