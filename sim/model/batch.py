@@ -264,16 +264,13 @@ class Batch:
     def assault(self) -> None:
         w, r = self.w, self.w.rules
         eff = rules.effectiveness(self.cohesion, self.supply_level)
-        power = np.stack(
-            [self.strength * eff * w.defence, w.firepower * self.strength * eff,
-             w.attack * self.strength * eff]
-        )  # fmt: skip
         coefficients = np.array(
             [r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio,
              r.retreat_shock]
         )  # fmt: skip
         loss, engaged, self.assaulted, lost = kernels.assault(
-            self.owner, self.pos, self.present, self.cohesion, power, self.fed, w.side,
+            self.owner, self.pos, self.present, self.cohesion, self.strength * eff * w.defence,
+            w.firepower * self.strength * eff, w.attack * self.strength * eff, self.fed, w.side,
             self.objective, self.nbr, self.window, self.cover,
             rules.warning(r.warning_bonus, w.intelligence[:, self.day]), w.tempo[:, self.day],
             w.seed, self.reps, self.day, w.deterministic, coefficients,

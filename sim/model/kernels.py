@@ -342,17 +342,18 @@ def supply_lines(pos, present, side, fed, road_net, nbr):
 
 _defence = njit(cache=True, inline="always")(rules.defence)
 _return_fire = njit(cache=True, inline="always")(rules.return_fire)
-_capture_probability = njit(cache=True)(rules.capture_probability)
+_capture_probability = njit(cache=True, inline="always")(rules.capture_probability)
 
 
 @njit(cache=True)
-def assault(owner, pos, present, cohesion, power, fed, side, objective, nbr, window, cover,
+def assault(owner, pos, present, cohesion, held_power, fire, strike, fed, side, objective,
+            nbr, window, cover,
             warn, tempo, seed, reps, day, deterministic, r_):  # fmt: skip
     """5. Assaults, fire along them, captures, fall-back and move-in, for every replicate
-    (the reference engine's `assault`, step for step). `power` is (3, R, U): each unit's
-    defence, fire and attack power (rules.effectiveness applied); `r_` holds the rule
-    coefficients (assault cohesion, support, ground defence, breakthrough ratio, retreat
-    shock). Moves units and flips captured cells in place; returns the men each unit loses
+    (the reference engine's `assault`, step for step). `held_power`, `fire` and `strike`
+    are each unit's defence, fire and attack power (effectiveness applied); `r_` holds the
+    rule coefficients (assault cohesion, support, ground defence, breakthrough ratio,
+    retreat shock). Moves units and flips captured cells in place; returns the men each unit loses
     (where `engaged`), who assaulted, and who was driven off with nowhere to go."""
     n_rep, n_slot = pos.shape
     cells = len(cover)
@@ -374,12 +375,14 @@ def assault(owner, pos, present, cohesion, power, fed, side, objective, nbr, win
     ousted = np.zeros(n_slot, np.bool_)
     pending = np.zeros(n_slot, np.bool_)
     wish = np.full(n_slot, -1, np.int64)
+    start = np.empty(n_slot, np.int64)  # cells at the start of the phase
     for r in range(n_rep):
         own = owner[r]
         for u in range(n_slot):
             if present[r, u]:
-                occ[pos[r, u]] = u
-                held[side[u], pos[r, u]] = power[0, r, u]
+                start[u] = pos[r, u]
+                occ[start[u]] = u
+                held[side[u], start[u]] = held_power[r, u]
         # Who assaults, and where: the weakest takeable neighbour (first in the tie order).
         n_a = 0
         for u in range(n_slot):
@@ -415,7 +418,7 @@ def assault(owner, pos, present, cohesion, power, fed, side, objective, nbr, win
             v = occ[a_cell[i]]
             if v >= 0:
                 u = a_slot[i]
-                incoming[v] += power[1, r, u] / fights[u]
+                incoming[v] += fire[r, u] / fights[u]
         for u in range(n_slot):
             if fights[u] > 0:
                 engaged[r, u] = True
@@ -424,15 +427,15 @@ def assault(owner, pos, present, cohesion, power, fed, side, objective, nbr, win
             v = occ[a_cell[i]]
             if v >= 0:
                 u = a_slot[i]
-                share = power[1, r, v] / fights[v]
+                share = fire[r, v] / fights[v]
                 back = _return_fire(share, cover[a_cell[i]], warn[1 - side[u]])
                 loss[r, u] = loss[r, u] + back
         # Capture chances from the pre-combat snapshot; then the captured cells change hands.
         for i in range(n_a):
-            attack[a_cell[i]] += power[2, r, a_slot[i]]
+            attack[a_cell[i]] += strike[r, a_slot[i]]
         for i in range(n_a):
             c = a_cell[i]
-            p = _capture_probability(attack[c], a_def[i], ratio).item()
+            p = _capture_probability(attack[c], a_def[i], ratio)
             falls[i] = rng.draw(seed, reps[r], day, rng.CAPTURE, c, deterministic) < p
             if falls[i] and mark[c] != CAPTURED:
                 mark[c] = CAPTURED
@@ -476,12 +479,15 @@ def assault(owner, pos, present, cohesion, power, fed, side, objective, nbr, win
             if falls[i] and not ousted[u] and mark[c] == CAPTURED:
                 mark[c] = 0
                 pos[r, u] = c
-        # Clear this replicate's scratch.
+        # Clear this replicate's scratch where it was written.
         for i in range(n_a):
-            attack[a_cell[i]] = 0.0
-            falls[i] = False
-        fights[:], incoming[:], ousted[:] = 0, 0.0, False
-        occ[:], held[:], mark[:] = -1, 0.0, 0
+            attack[a_cell[i]], mark[a_cell[i]], falls[i] = 0.0, 0, False
+        for u in range(n_slot):
+            if present[r, u]:
+                occ[start[u]], held[side[u], start[u]] = -1, 0.0
+            if ousted[u]:
+                mark[pos[r, u]], ousted[u] = 0, False  # where it fell back to (TAKEN)
+            fights[u], incoming[u] = 0, 0.0
     return loss, engaged, assaulted, lost
 
 

@@ -55,7 +55,7 @@ def capture_probability(attack, defence, ratio: float):
     thumb by default), rising with the square of the attacker's advantage."""
     a2 = attack * attack
     d = ratio * defence
-    return np.where(attack > 0, a2 / np.maximum(a2 + d * d, 1e-300), 0.0)
+    return (attack > 0) * (a2 / np.maximum(a2 + d * d, 1e-300))  # no attack: no chance
 
 
 def supply_step(supply, target, recovery: float, decay: float):
