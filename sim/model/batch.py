@@ -74,6 +74,7 @@ class Batch:
         self.source = w.source.reshape(2, -1)
         self.road = w.road.ravel()
         self.road_cells = np.flatnonzero(self.road)
+        self.territory = w.territory_cells.ravel()
         self.slots = np.arange(u)
         self.slot_type = np.int16 if u < np.iinfo(np.int16).max else np.int32
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
@@ -165,10 +166,7 @@ class Batch:
 
     def lose(self, men: np.ndarray, hit: np.ndarray) -> None:
         """Apply losses (R, U) to the units in `hit`, capped at their strength."""
-        men = np.where(hit, np.minimum(men, self.strength), 0.0)
-        self.strength = self.strength - men
-        self.lost = self.lost + men
-        self.losses += kernels.side_sums(men, hit, self.w.side)
+        kernels.lose(self.strength, self.lost, self.losses, men, hit, self.w.side)
 
     def remove(self, which: np.ndarray) -> None:
         self.losses += kernels.side_sums(self.strength, which, self.w.side)
@@ -301,13 +299,13 @@ class Batch:
     def record(self) -> None:
         w, d = self.w, self.day
         present = self.present
-        held = (self.owner == DEFENDER) & w.territory_cells.ravel()[None, :]
-        self.series["territory"][:, d] = held.sum(1) * w.cell_area
+        held, front = kernels.ground(self.owner, self.territory, self.h, self.wd)
+        self.series["territory"][:, d] = held * w.cell_area
         strength = kernels.side_sums(self.strength, present, w.side)
         for s, name in ((ATTACKER, "attacker"), (DEFENDER, "defender")):
             self.series[f"strength_{name}"][:, d] = strength[:, s]
             self.series[f"losses_{name}"][:, d] = self.losses[:, s]
-        self.series["front_km"][:, d] = fields.front_length(self.grid(self.owner)) * w.cell_km
+        self.series["front_km"][:, d] = front * w.cell_km
         mine = present & (w.side == DEFENDER)
         count = mine.sum(1)
         fed = (mine & (self.supply_level >= 0.5)).sum(1)

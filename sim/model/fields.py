@@ -319,6 +319,20 @@ def edge(shape: tuple[int, int]) -> np.ndarray:
 
 def front_length(owner: np.ndarray) -> np.ndarray:
     """Number of orthogonal cell sides where the two sides' ground meets."""
-    ns = (owner[..., 1:, :] != owner[..., :-1, :]).sum(axis=(-2, -1))
-    we = (owner[..., :, 1:] != owner[..., :, :-1]).sum(axis=(-2, -1))
-    return ns + we
+    maps = _flat_maps(owner)
+    out = np.array([front_map(m, owner.shape[-2], owner.shape[-1]) for m in maps])
+    return out.reshape(owner.shape[:-2])
+
+
+@njit(cache=True)
+def front_map(owner, h, w):
+    """front_length of one map stored flat."""
+    sides = 0
+    for i in range(h):
+        for j in range(w):
+            c = i * w + j
+            if j + 1 < w and owner[c] != owner[c + 1]:
+                sides += 1
+            if i + 1 < h and owner[c] != owner[c + w]:
+                sides += 1
+    return sides

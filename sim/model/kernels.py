@@ -16,6 +16,7 @@ from sim.model import rng, rules
 from sim.model.fields import (
     NEIGHBOURS,
     distance_at,
+    front_map,
     reach_map,
     reach_update,
     row_distances,
@@ -531,3 +532,34 @@ def arrivals(owner, pos, alive, arrived, side, entry, arrival, day):
         occupied[:] = False
         claimed[:] = False
     return entered
+
+
+@njit(cache=True)
+def lose(strength, lost, losses, men, hit, side):
+    """Apply losses (R, U) to the units in `hit`, capped at their strength, in place; each
+    side's total is added to `losses` (R, 2) after summing it in slot order."""
+    n_rep, n_slot = strength.shape
+    for r in range(n_rep):
+        total = np.zeros(2)
+        for u in range(n_slot):
+            if hit[r, u]:
+                m = min(men[r, u], strength[r, u])
+                strength[r, u] -= m
+                lost[r, u] += m
+                total[side[u]] += m
+        losses[r, 0] += total[0]
+        losses[r, 1] += total[1]
+
+
+@njit(cache=True)
+def ground(owner, territory, h, w):
+    """Each replicate's count of territory cells the defender holds, and its front length
+    (fields.front_map)."""
+    n_rep = owner.shape[0]
+    held = np.zeros(n_rep, np.int64)
+    front = np.zeros(n_rep, np.int64)
+    for r in range(n_rep):
+        for c in range(h * w):
+            held[r] += owner[r, c] == DEFENDER and territory[c]
+        front[r] = front_map(owner[r], h, w)
+    return held, front
