@@ -188,22 +188,15 @@ class Batch:
 
     def arrivals(self) -> None:
         w = self.w
-        entered = kernels.arrivals(
-            self.owner, self.pos, self.alive, self.arrived, w.side, w.cell0, w.arrival, self.day
+        if ((w.arrival <= self.day) & ~self.arrived & self.alive).any():
+            entered = kernels.arrivals(
+                self.owner, self.pos, self.alive, self.arrived, w.side, w.cell0, w.arrival,
+                self.day,
+            )  # fmt: skip
+            self.log_mask("reinforcement_arrived", entered)
+        kernels.replacements(
+            self.strength, self.present, w.side, w.strength0, w.replacements[:, self.day]
         )
-        self.log_mask("reinforcement_arrived", entered)
-        for s in (ATTACKER, DEFENDER):
-            men = w.replacements[s, self.day]
-            if men <= 0:
-                continue
-            mine = self.present & (w.side == s)
-            missing = np.where(mine, w.strength0 - self.strength, 0.0)
-            total = kernels.side_sums(missing, mine, w.side)[:, s]
-            ok = total > 0
-            share = np.minimum(1.0, men / np.where(ok, total, 1.0))
-            self.strength = np.where(
-                mine & ok[:, None], self.strength + missing * share[:, None], self.strength
-            )
 
     def sensing(self) -> None:
         w = self.w

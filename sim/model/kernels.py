@@ -514,11 +514,6 @@ def arrivals(owner, pos, alive, arrived, side, entry, arrival, day):
     occupied = np.zeros(owner.shape[1], np.bool_)
     claimed = np.zeros(owner.shape[1], np.bool_)
     for r in range(n_rep):
-        due = False
-        for u in range(n_slot):
-            due = due or (alive[r, u] and not arrived[r, u] and arrival[u] <= day)
-        if not due:
-            continue
         for u in range(n_slot):
             if alive[r, u] and arrived[r, u]:
                 occupied[pos[r, u]] = True
@@ -563,3 +558,24 @@ def ground(owner, territory, h, w):
             held[r] += owner[r, c] == DEFENDER and territory[c]
         front[r] = front_map(owner[r], h, w)
     return held, front
+
+
+@njit(cache=True)
+def replacements(strength, present, side, strength0, men):
+    """1. Each side's replacements today, `men` (2,), refill its units in proportion to what
+    they miss (all of it when there are enough), in place."""
+    n_rep, n_slot = strength.shape
+    for r in range(n_rep):
+        for s in (ATTACKER, DEFENDER):
+            if men[s] <= 0:
+                continue
+            total = 0.0
+            for u in range(n_slot):
+                if present[r, u] and side[u] == s:
+                    total += strength0[u] - strength[r, u]
+            if total <= 0:
+                continue
+            share = min(1.0, men[s] / total)
+            for u in range(n_slot):
+                if present[r, u] and side[u] == s:
+                    strength[r, u] = strength[r, u] + (strength0[u] - strength[r, u]) * share
