@@ -398,3 +398,16 @@ def test_reach_update_floods_from_a_gained_cell_into_a_pocket():
     seeds = np.zeros(before.shape, bool)
     seeds[0] = True
     assert _update(before, now, seeds, 1).tolist() == (now == 1).tolist()
+
+
+@SETTINGS
+@given(number_stacks(np.float64))
+def test_moore_sum_at_one_cell_is_moore_sum_there_to_the_bit(stack):
+    """The assault phase sums the 3×3 window at the cells it weighs only."""
+    h, w = stack.shape[1:]
+    table = fields.window_table((h, w))
+    for k in range(stack.shape[0]):
+        full = fields.moore_sum(stack[k]).ravel()
+        flat = stack[k].ravel()
+        at = [fields.moore_sum_at(flat, c, table) for c in range(h * w)]
+        assert np.array_equal(np.array(at), full)

@@ -1,60 +1,22 @@
-"""The batch engine: the reference engine's rules over arrays with a leading replicate axis.
+"""The batch engine: the reference engine's rules for R replicates at once.
 
-State is slot arrays (R, U) for units and flat arrays (R, H·W) for cells. A day is a fixed
-sequence of array passes with no Python loop over units or replicates. Phases that concern a
-few units (those assaulting, moving or driven off a cell) work on the list of their
-(replicate, slot) pairs rather than on every slot. Where the reference engine adds numbers one
-unit at a time, this engine adds them in the same slot order, so replicate k comes out the same
-here as there, to the bit, and the same whatever batch it runs in.
+State is slot arrays (R, U) for units and flat arrays (R, H·W) for cells. A day is the
+phases of rules.PHASES in order, each one call over all replicates: the phases that walk
+units and cells are compiled (sim/model/kernels.py) and follow the reference engine's
+procedure replicate by replicate; the rest are numpy passes over the same `rules` formulas.
+Draws, visiting order and the order of every sum are the reference engine's, so replicate k
+comes out the same here as there, to the bit, and the same whatever batch it runs in.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.model import fields, kernels, rng, rules
+from sim.model import fields, kernels, rules
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
 from sim.model.world import World
 
 ATTACKER, DEFENDER = 0, 1
-_FAR = np.iinfo(np.int32).max
-
-
-def any8(mask: np.ndarray) -> np.ndarray:
-    """`mask.any(-1)` for a C-contiguous (..., 8) bool array, read as one 64-bit word."""
-    return np.ascontiguousarray(mask).view(np.uint64)[..., 0] != 0
-
-
-class Pairs:
-    """A set of units given as (replicate row, slot) pairs, with their cell neighbourhoods."""
-
-    def __init__(self, batch: Batch, rows: np.ndarray, slots: np.ndarray) -> None:
-        self.b, self.r, self.u = batch, rows, slots
-        self.side = batch.w.side[slots]
-        self.pos = batch.pos[rows, slots]
-        self.base = rows * batch.cells
-        nb = batch.nbr[self.pos]
-        self.on_map = nb >= 0
-        self.nb = np.where(self.on_map, nb, 0)
-        self.nb_flat = self.base[:, None] + self.nb
-
-    def __len__(self) -> int:
-        return len(self.r)
-
-    def at_neighbours(self, flat_cells: np.ndarray, fill) -> np.ndarray:
-        """Values of a (R·cells) array at each pair's 8 neighbours; `fill` off the map."""
-        return np.where(self.on_map, flat_cells[self.nb_flat], fill)
-
-    def side_at_neighbours(self, per_side: np.ndarray, fill) -> np.ndarray:
-        """Each unit reads its own side's (2, R·cells) field at its neighbours."""
-        side = self.side[:, None]
-        return np.where(self.on_map, per_side[side, self.nb_flat], fill)
-
-    def takeable(self) -> np.ndarray:
-        """(K, 8): neighbours held by the enemy that the unit's side may assault."""
-        owner = self.b.owner.ravel()[self.nb_flat]
-        allowed = self.b.objective[self.side[:, None], self.nb]
-        return self.on_map & (owner != self.side[:, None]) & allowed
 
 
 class Batch:
@@ -75,8 +37,6 @@ class Batch:
         self.road = w.road.ravel()
         self.road_cells = np.flatnonzero(self.road)
         self.territory = w.territory_cells.ravel()
-        self.slots = np.arange(u)
-        self.slot_type = np.int16 if u < np.iinfo(np.int16).max else np.int32
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
         initial = np.array([g == "initial" for g in w.group], bool)
         self.arrived = np.broadcast_to(initial, (r, u)).copy()
@@ -106,53 +66,6 @@ class Batch:
     def grid(self, flat: np.ndarray) -> np.ndarray:
         return flat.reshape(-1, self.h, self.wd)
 
-    def pairs(self, which: np.ndarray) -> Pairs:
-        rows, slots = np.nonzero(which)
-        return Pairs(self, rows, slots)
-
-    def at(self, cells: np.ndarray, where: np.ndarray, fill=-1) -> np.ndarray:
-        """Value of a (R, cells) array at each unit's cell; `fill` where `where` is False."""
-        flat = np.arange(len(self.reps))[:, None] * self.cells + np.where(where, self.pos, 0)
-        return np.where(where, cells.ravel()[flat], fill)
-
-    def contact(self) -> np.ndarray:
-        """(2, R·cells): cells next to enemy-held ground each side may take (a unit there is
-        in contact); read at a unit's own cell instead of looking at its 8 neighbours."""
-        out = np.zeros((2, len(self.reps) * self.cells), bool)
-        for s in (ATTACKER, DEFENDER):
-            takeable = (self.owner != s) & self.objective[s][None, :]
-            out[s] = fields.dilate(self.grid(takeable), 1).ravel()
-        return out
-
-    def in_contact(self, rows: np.ndarray, slots: np.ndarray, contact: np.ndarray) -> np.ndarray:
-        return contact[self.w.side[slots], rows * self.cells + self.pos[rows, slots]]
-
-    def occupancy(self) -> np.ndarray:
-        """(R, cells) slot standing on each cell, -1 where none (in the smallest int type
-        that holds a slot: this map is rebuilt several times a day)."""
-        occ = np.full((len(self.reps), self.cells), -1, self.slot_type)
-        rr, uu = np.nonzero(self.present)
-        occ[rr, self.pos[rr, uu]] = uu
-        return occ
-
-    def unit_mask(self, which: np.ndarray) -> np.ndarray:
-        """(R, cells) True where a present unit selected by `which` (R, U) stands."""
-        m = np.zeros((len(self.reps), self.cells), bool)
-        rr, uu = np.nonzero(which & self.present)
-        m[rr, self.pos[rr, uu]] = True
-        return m
-
-    def draws(self, phase: int, rows, index) -> np.ndarray:
-        w = self.w
-        return rng.draws(w.seed, self.reps[rows], self.day, phase, index, w.deterministic)
-
-    def resolve(self, rows: np.ndarray, slots: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """Which of the (row, slot) → cell wishes are granted: lower slot first on a cell."""
-        best = np.full(len(self.reps) * self.cells, len(self.slots), self.slot_type)
-        key = rows * self.cells + cells
-        np.minimum.at(best, key, slots.astype(self.slot_type))
-        return best[key] == slots
-
     def log(self, kind: str, rows: np.ndarray, index: np.ndarray) -> None:
         if len(rows):
             n = len(rows)
@@ -174,9 +87,6 @@ class Batch:
         self.alive &= ~which
         self.strength = np.where(which, 0.0, self.strength)
         self.pos = np.where(which, -1, self.pos)
-
-    def move(self, rows: np.ndarray, slots: np.ndarray, cells: np.ndarray) -> None:
-        self.pos[rows, slots] = cells
 
     # ---- the day -------------------------------------------------------------------------
     def step(self) -> None:

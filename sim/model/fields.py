@@ -48,16 +48,14 @@ def window_table(shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def moore_sum_at(
-    flat: np.ndarray, base: np.ndarray, cells: np.ndarray, table: np.ndarray
-) -> np.ndarray:
-    """moore_sum of maps stored flat (map m's cell c at m·H·W + c), only at the given
-    cells (`base` = m·H·W of each); same terms in the same order, so the same bits."""
-    window = table[cells]
-    out = np.zeros(cells.shape, flat.dtype)
+@njit(cache=True)
+def moore_sum_at(flat, cell, table):
+    """moore_sum of a map stored flat, at one cell only (`table` = window_table): the same
+    nine terms in the same order as moore_sum, so the same bits."""
+    out = 0.0
     for k in range(9):
-        idx = window[..., k]
-        out += np.where(idx >= 0, flat[base + np.maximum(idx, 0)], 0)
+        i = table[cell, k]
+        out += flat[i] if i >= 0 else 0.0
     return out
 
 

@@ -17,6 +17,7 @@ from sim.model.fields import (
     NEIGHBOURS,
     distance_at,
     front_map,
+    moore_sum_at,
     reach_map,
     reach_update,
     row_distances,
@@ -399,10 +400,7 @@ def assault(owner, pos, present, cohesion, held_power, fire, strike, fed, side, 
                 n = nbr[here, j]
                 if n < 0 or own[n] == s or not objective[s, n]:
                     continue
-                around = 0.0
-                for k in range(9):
-                    i = window[n, k]
-                    around += held[1 - s, i] if i >= 0 else 0.0
+                around = moore_sum_at(held[1 - s], n, window)
                 d = _defence(held[1 - s, n], around, cover[n], warn[1 - s], support, ground)
                 if d < best_def:
                     best, best_def = n, d
