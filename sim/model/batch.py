@@ -51,6 +51,10 @@ class Batch:
         self.fed = np.zeros((2, r, self.cells), bool)
         self.road_net = np.zeros((2, r, self.cells), bool)
         self.road_watch = np.zeros((2, r, len(self.road_cells)), np.int32)
+        # movement's distance fields that depend on the ground alone, kept from day to day
+        self.ground = np.zeros((4, r, self.cells), np.int32)
+        self.ground_built = np.zeros((4, r), bool)
+        self.ground_seen = self.owner.copy()
         self._networks_owner: np.ndarray | None = None
         self._networks_drones = np.zeros(2, np.int64)
         self.day = 0
@@ -184,6 +188,7 @@ class Batch:
         kernels.movement(
             self.owner, self.pos, self.present, self.cohesion, self.detected, w.side,
             w.speed, self.objective, self.nbr, self.h, self.wd, w.rules.withdraw_cohesion,
+            self.ground, self.ground_built, self.ground_seen,
         )  # fmt: skip
 
     def recovery(self) -> None:

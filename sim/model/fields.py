@@ -176,18 +176,24 @@ def distance_map(mask, h, w, cap, out):
 def row_distances(mask, h, w, cap, out):
     """out = min(distance along each row to the row's nearest True cell, cap)."""
     for i in range(h):
-        last = -cap
-        for j in range(w):
-            c = i * w + j
-            if mask[c]:
-                last = j
-            out[c] = min(j - last, cap)
-        last = w + cap
-        for j in range(w - 1, -1, -1):
-            c = i * w + j
-            if mask[c]:
-                last = j
-            out[c] = min(out[c], last - j)
+        row_distance(mask, i, w, cap, out)
+
+
+@njit(cache=True)
+def row_distance(mask, i, w, cap, out):
+    """row_distances of row i only (a row's distances depend on that row alone)."""
+    last = -cap
+    for j in range(w):
+        c = i * w + j
+        if mask[c]:
+            last = j
+        out[c] = min(j - last, cap)
+    last = w + cap
+    for j in range(w - 1, -1, -1):
+        c = i * w + j
+        if mask[c]:
+            last = j
+        out[c] = min(out[c], last - j)
 
 
 @njit(cache=True)

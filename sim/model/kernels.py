@@ -20,6 +20,7 @@ from sim.model.fields import (
     moore_sum_at,
     reach_map,
     reach_update,
+    row_distance,
     row_distances,
 )
 
@@ -39,49 +40,59 @@ def in_contact(owner, objective, nbr, cell, side) -> bool:
 
 
 @njit(cache=True)
-def _movement_field(f, owner, pos, present, detected, side, objective, nbr, h, w, mask, out):
-    """Field f of one replicate: 0/1 the attacker's/defender's goal (nearest ground it may
-    take; for the defender the cells beside known attackers when there are any), 2/3 each
-    side's distance to enemy ground (what worn units back away from)."""
+def _ground_rows(f, owner, objective, rows, w, cap, mask, out):
+    """Rows of field f, one of those that depend on the ground alone: 0/1 the distance to
+    ground the attacker/defender may take, 2/3 to the other side's ground."""
     s = f % 2
-    c_n = len(owner)
-    if f >= 2:
-        for c in range(c_n):
-            mask[c] = owner[c] != s
-    else:
-        threat = False
-        if s == DEFENDER:
-            mask[:] = False
-            for u in range(len(side)):
-                if present[u] and detected[u] and side[u] == ATTACKER:
-                    here = pos[u]
-                    if owner[here] == DEFENDER:
-                        mask[here] = threat = True
-                    for j in range(8):
-                        n = nbr[here, j]
-                        if n >= 0 and owner[n] == DEFENDER:
-                            mask[n] = threat = True
-        if not threat:
-            for c in range(c_n):
-                mask[c] = owner[c] != s and objective[s, c]
-    row_distances(mask, h, w, h + w, out)
+    for i in rows:
+        for c in range(i * w, (i + 1) * w):
+            mask[c] = owner[c] != s and (f >= 2 or objective[s, c])
+        row_distance(mask, i, w, cap, out)
+
+
+@njit(cache=True)
+def _threat(owner, pos, present, detected, side, nbr, h, w, mask, out) -> bool:
+    """The defender's goal when it knows of attackers: distance to its cells next to a
+    detected attacker. Returns False (and builds nothing) when there are none."""
+    mask[:] = False
+    threat = False
+    for u in range(len(side)):
+        if present[u] and detected[u] and side[u] == ATTACKER:
+            here = pos[u]
+            if owner[here] == DEFENDER:
+                mask[here] = threat = True
+            for j in range(8):
+                n = nbr[here, j]
+                if n >= 0 and owner[n] == DEFENDER:
+                    mask[n] = threat = True
+    if threat:
+        row_distances(mask, h, w, h + w, out)
+    return threat
 
 
 @njit(cache=True)
 def movement(
-    owner, pos, present, cohesion, detected, side, speed, objective, nbr, h, w, worn_below
-):
+    owner, pos, present, cohesion, detected, side, speed, objective, nbr, h, w, worn_below,
+    ground, built, seen,
+):  # fmt: skip
     """6. Units out of contact (and worn ones anywhere) step to the free held neighbour
     nearest their goal (worn: farthest from the enemy), one cell per sub-step up to their
-    speed; two wishes for one cell go to the lower slot. Fields are built for a replicate
-    only when a unit there has a free cell to weigh."""
+    speed; two wishes for one cell go to the lower slot.
+
+    Distances are read from row distances (fields.distance_at) only where a unit weighs a
+    cell. The four fields that depend on the ground alone (_ground_rows) are kept from day
+    to day per replicate in `ground` (4, R, H·W), `built` (4, R) saying which exist, and
+    brought up to date row by row where the owner map differs from `seen` (R, H·W); a field
+    is built in full the first time a unit needs it."""
     n_rep, n_slot = pos.shape
     cells = h * w
+    cap = h + w
     occ = np.full(cells, -1, np.int64)
     claim = np.full(cells, -1, np.int64)
-    along = np.empty((4, cells), np.int32)  # each field's row distances (fields.distance_at)
-    ready = np.zeros(4, np.bool_)  # built for this replicate
+    threat = np.empty(cells, np.int32)  # the defender's goal near known attackers
     mask = np.empty(cells, np.bool_)
+    changed = np.empty(h, np.int64)
+    every_row = np.arange(h)
     wish_slot = np.empty(n_slot, np.int64)
     wish_cell = np.empty(n_slot, np.int64)
     top = 0
@@ -90,10 +101,21 @@ def movement(
     stamp = 0
     for r in range(n_rep):
         own = owner[r]
+        n_changed = 0
+        for i in range(h):
+            for c in range(i * w, (i + 1) * w):
+                if own[c] != seen[r, c]:
+                    changed[n_changed] = i
+                    n_changed += 1
+                    break
+        for f in range(4):
+            if built[f, r] and n_changed:
+                _ground_rows(f, own, objective, changed[:n_changed], w, cap, mask, ground[f, r])
+        seen[r] = own
+        knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
         for u in range(n_slot):
             if present[r, u]:
                 occ[pos[r, u]] = u
-        ready[:] = False
         for k in range(1, top + 1):
             wishes = 0
             for u in range(n_slot):
@@ -114,19 +136,21 @@ def movement(
                 if free == 0 or (contact and not worn):
                     continue
                 f = 2 + s if worn else s
-                if not ready[f]:
-                    _movement_field(
-                        f, own, pos[r], present[r], detected[r], side, objective, nbr, h, w,
-                        mask, along[f],
-                    )  # fmt: skip
-                    ready[f] = True
+                if f == DEFENDER and knows == 0:
+                    found = _threat(own, pos[r], present[r], detected[r], side, nbr, h, w, mask,
+                                    threat)  # fmt: skip
+                    knows = 1 if found else 2
+                if not (f == DEFENDER and knows == 1) and not built[f, r]:
+                    _ground_rows(f, own, objective, every_row, w, cap, mask, ground[f, r])
+                    built[f, r] = True
+                along = threat if f == DEFENDER and knows == 1 else ground[f, r]
                 i = here // w
-                d = distance_at(along[f], here, i, h, w)
+                d = distance_at(along, here, i, h, w)
                 best, than = -1, d  # to beat: here, then the best so far
                 for j in range(8):
                     if free & (1 << j):
                         n = nbr[here, j]
-                        there = distance_at(along[f], n, i + ROW_STEP[j], h, w)
+                        there = distance_at(along, n, i + ROW_STEP[j], h, w)
                         if (there > than) if worn else (there < than):
                             best, than = n, there
                             if there == (d + 1 if worn else d - 1):
