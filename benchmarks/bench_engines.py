@@ -82,6 +82,10 @@ def engines(name: str, path: Path, replicates: int, ref_runs: int) -> dict[str, 
 def memory(path: Path, totals: list[int], chunk: int) -> None:
     """Peak Python/numpy memory of the run path (engine + store) for growing totals."""
     print(f"\npeak memory of `sim run` ({path.stem}, chunk {chunk}):")
+    with tempfile.TemporaryDirectory() as out:  # warm-up: first-call allocations not counted
+        run_study(
+            plan(load(path, [f"replicates={chunk}"])), Path(out), "batch", chunk, progress=False
+        )
     for total in totals:
         loaded = load(path, [f"replicates={total}"])
         with tempfile.TemporaryDirectory() as out:
@@ -101,7 +105,7 @@ def main() -> None:
     reps, ref = (50, 1) if args.quick else (args.replicates, args.reference)
     for name, path in SCENARIOS.items():
         engines(name, path, reps, ref)
-    totals = [250, 500] if args.quick else [500, 1000, 2000]
+    totals = [250, 500] if args.quick else [500, 1000, 2000, 4000]
     memory(SCENARIOS["kursk"], totals, chunk=250)
 
 
