@@ -140,16 +140,11 @@ class Batch:
     def supply(self) -> None:
         w, r = self.w, self.w.rules
         self.networks()
-        on_fed, on_road = kernels.supply_lines(
-            self.pos, self.present, w.side, self.fed, self.road_net, self.nbr
-        )
-        target = np.where(on_fed, np.where(on_road, 1.0, r.offroad_supply), 0.0)
-        stepped = rules.supply_step(self.supply_level, target, r.supply_recovery, r.supply_decay)
-        present = self.present
-        self.supply_level = np.where(present, stepped, self.supply_level)
-        cut = present & ~on_fed
-        self.log_mask("pocket_formed", cut & ~self.cut_off)
-        self.cut_off = np.where(present, cut, self.cut_off)
+        pocket = kernels.supply(
+            self.pos, self.present, w.side, self.fed, self.road_net, self.nbr,
+            self.supply_level, self.cut_off, r.offroad_supply, r.supply_recovery, r.supply_decay,
+        )  # fmt: skip
+        self.log_mask("pocket_formed", pocket)
 
     def fires(self) -> None:
         w = self.w
@@ -194,14 +189,10 @@ class Batch:
     def recovery(self) -> None:
         r = self.w.rules
         present = self.present
-        before = self.strength + self.lost
-        lost_share = np.where(before > 0, self.lost / np.where(before > 0, before, 1.0), 0.0)
-        assaulted = self.assaulted.astype(np.float64)
-        quiet = ((self.lost == 0) & ~self.assaulted).astype(np.float64)
-        stepped = rules.cohesion_step(
-            self.cohesion, lost_share, assaulted, quiet, self.supply_level, r
-        )
-        self.cohesion = np.where(present, stepped, self.cohesion)
+        kernels.recovery(
+            self.cohesion, self.strength, self.lost, self.assaulted, self.supply_level, present,
+            r.shock, r.assault_fatigue, r.recovery,
+        )  # fmt: skip
         self.remove(present & (self.strength < r.min_strength))
 
     def record(self) -> None:

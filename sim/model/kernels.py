@@ -346,24 +346,49 @@ def _roads_within(road_cells, d, h, w):
     return start, roads
 
 
+_supply_step = njit(cache=True, inline="always")(rules.supply_step)
+_cohesion_step = njit(cache=True, inline="always")(rules.cohesion_step)
+
+
 @njit(cache=True)
-def supply_lines(pos, present, side, fed, road_net, nbr):
-    """Whether each present unit stands on its side's supplied ground, and next to (or on)
-    its open road net."""
+def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, recovery, decay):
+    """3. Each present unit's supply moves toward its target (1 beside its side's open road
+    net, `offroad` elsewhere on supplied ground, 0 cut off), in place; returns the units cut
+    off today that were not yesterday (a pocket formed)."""
     n_rep, n_slot = pos.shape
-    on_fed = np.zeros((n_rep, n_slot), np.bool_)
-    on_road = np.zeros((n_rep, n_slot), np.bool_)
+    pocket = np.zeros((n_rep, n_slot), np.bool_)
+    for r in range(n_rep):
+        for u in range(n_slot):
+            if not present[r, u]:
+                continue
+            s, here = side[u], pos[r, u]
+            on_road = road_net[s, r, here]
+            for j in range(8):
+                n = nbr[here, j]
+                on_road = on_road or (n >= 0 and road_net[s, r, n])
+            on_fed = fed[s, r, here]
+            target = (1.0 if on_road else offroad) if on_fed else 0.0
+            level[r, u] = _supply_step(level[r, u], target, recovery, decay)
+            pocket[r, u] = not on_fed and not cut_off[r, u]
+            cut_off[r, u] = not on_fed
+    return pocket
+
+
+@njit(cache=True)
+def recovery(cohesion, strength, lost, assaulted, level, present, shock, fatigue, rate):
+    """7. Each present unit's cohesion after today's losses and assaults (rules.cohesion_step),
+    in place."""
+    n_rep, n_slot = cohesion.shape
     for r in range(n_rep):
         for u in range(n_slot):
             if present[r, u]:
-                s, here = side[u], pos[r, u]
-                on_fed[r, u] = fed[s, r, here]
-                near = road_net[s, r, here]
-                for j in range(8):
-                    n = nbr[here, j]
-                    near = near or (n >= 0 and road_net[s, r, n])
-                on_road[r, u] = near
-    return on_fed, on_road
+                before = strength[r, u] + lost[r, u]
+                share = lost[r, u] / before if before > 0 else 0.0
+                hit = 1.0 if assaulted[r, u] else 0.0
+                quiet = 1.0 if lost[r, u] == 0 and not assaulted[r, u] else 0.0
+                cohesion[r, u] = _cohesion_step(
+                    cohesion[r, u], share, hit, quiet, level[r, u], shock, fatigue, rate
+                )
 
 
 _defence = njit(cache=True, inline="always")(rules.defence)

@@ -489,9 +489,11 @@ class SalientModel(mesa.Model):
             lost_share = lost / before if before > 0 else 0.0
             assaulted = 1.0 if u.slot in self.today.assaulted else 0.0
             quiet = 1.0 if (lost == 0 and not assaulted) else 0.0
-            u.cohesion = float(
-                rules.cohesion_step(u.cohesion, lost_share, assaulted, quiet, u.supply, r)
-            )
+            step = rules.cohesion_step(
+                u.cohesion, lost_share, assaulted, quiet, u.supply, r.shock, r.assault_fatigue,
+                r.recovery,
+            )  # fmt: skip
+            u.cohesion = float(step)
         for u in self.present():
             if u.strength < r.min_strength:
                 self._remove(u, u.strength)

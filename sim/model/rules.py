@@ -61,13 +61,14 @@ def capture_probability(attack, defence, ratio: float):
 def supply_step(supply, target, recovery: float, decay: float):
     """Supply moves toward its target level, up by at most `recovery`, down by at most
     `decay` a day: a cut-off unit runs dry over days, not at once."""
-    return supply + np.clip(target - supply, -decay, recovery)
+    return supply + np.minimum(np.maximum(target - supply, -decay), recovery)
 
 
-def cohesion_step(cohesion, lost_share, assaulted, quiet, supply, r):
+def cohesion_step(cohesion, lost_share, assaulted, quiet, supply, shock, fatigue, recovery):
     """Cohesion falls with the share of men lost today and with each assault (high tempo
     wears units out) and recovers on quiet days (no assault, no losses) in proportion to
-    supply: a unit holding a calm stretch of front rests too."""
-    c = cohesion - r.shock * lost_share - r.assault_fatigue * assaulted
-    c = c + r.recovery * supply * quiet
-    return np.clip(c, 0.0, 1.0)
+    supply: a unit holding a calm stretch of front rests too. (The rules' `shock`,
+    `assault_fatigue` and `recovery`.)"""
+    c = cohesion - shock * lost_share - fatigue * assaulted
+    c = c + recovery * supply * quiet
+    return np.minimum(np.maximum(c, 0.0), 1.0)
