@@ -162,7 +162,7 @@ def distance_map(mask, h, w, cap, out):
     along = np.empty(h * w, np.int32)
     row_distances(mask, h, w, cap, along)
     for c in range(h * w):
-        out[c] = distance_at(along, c, c // w, h, w)
+        out[c] = distance_at(along, c, c // w, h, w, cap)
 
 
 # Chebyshev distance is separable: the distance from (i, j) to the mask is the least, over
@@ -197,10 +197,11 @@ def row_distance(mask, i, w, cap, out):
 
 
 @njit(cache=True)
-def distance_at(along, cell, i, h, w):
-    """min(Chebyshev distance of one cell (in row i) to the mask, cap) from its row
-    distances."""
-    best = along[cell]
+def distance_at(along, cell, i, h, w, below):
+    """min(Chebyshev distance of one cell (in row i) to the mask, cap, `below`) from its row
+    distances. A walker asks only whether a cell beats the one it has: `below` stops the
+    scan there (pass the cap for the exact distance)."""
+    best = min(along[cell], below)
     t = 1
     while t < best and (i - t >= 0 or i + t < h):
         if i - t >= 0:

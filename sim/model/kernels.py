@@ -145,12 +145,12 @@ def movement(
                     built[f, r] = True
                 along = threat if f == DEFENDER and knows == 1 else ground[f, r]
                 i = here // w
-                d = distance_at(along, here, i, h, w)
+                d = distance_at(along, here, i, h, w, cap)
                 best, than = -1, d  # to beat: here, then the best so far
                 for j in range(8):
                     if free & (1 << j):
                         n = nbr[here, j]
-                        there = distance_at(along, n, i + ROW_STEP[j], h, w)
+                        there = distance_at(along, n, i + ROW_STEP[j], h, w, cap if worn else than)
                         if (there > than) if worn else (there < than):
                             best, than = n, there
                             if there == (d + 1 if worn else d - 1):
