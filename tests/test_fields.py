@@ -411,3 +411,19 @@ def test_moore_sum_at_one_cell_is_moore_sum_there_to_the_bit(stack):
         flat = stack[k].ravel()
         at = [fields.moore_sum_at(flat, c, table) for c in range(h * w)]
         assert np.array_equal(np.array(at), full)
+
+
+@SETTINGS
+@given(bool_stacks(max_r=1), st.integers(0, 6))
+def test_distance_at_below_answers_only_whether_a_cell_is_nearer(stack, below):
+    """Movement asks whether a cell beats `below`: the answer is exact under it, and at
+    least `below` otherwise."""
+    mask = stack[0]
+    h, w = mask.shape
+    cap = h + w
+    along = np.empty(h * w, np.int32)
+    fields.row_distances(mask.ravel(), h, w, cap, along)
+    exact = fields.distance(mask, cap).ravel()
+    for c in range(h * w):
+        got = fields.distance_at(along, c, c // w, h, w, below)
+        assert got == exact[c] if exact[c] < below else got >= below
