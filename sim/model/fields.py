@@ -1,8 +1,12 @@
 """Cell-level fields both engines share: neighbour sums, dilation, distance, supply reach.
 
-Every function takes arrays shaped (..., H, W) and treats the leading axes as independent
-replicates, so the reference engine passes one map and the batch engine a stack of them and
-both get the same numbers for the same map, to the bit.
+Each field is written once, as a compiled (numba) primitive over one map stored flat (cell
+(i, j) at i·W + j): `dilate_map`, `row_distances` + `distance_at`, `reach_map` and
+`reach_update`, `moore_sum_at`, `front_map`. The batch engine's compiled phases call them one
+replicate at a time; the functions named without `_map` take arrays shaped (..., H, W), treat
+the leading axes as independent maps and call the same primitives for each, which is how the
+reference engine and the tests use them. Both engines get the same numbers for the same map,
+to the bit.
 """
 
 from __future__ import annotations

@@ -40,136 +40,48 @@ def in_contact(owner, objective, nbr, cell, side) -> bool:
 
 
 @njit(cache=True)
-def _ground_rows(f, owner, objective, rows, w, cap, mask, out):
-    """Rows of field f, one of those that depend on the ground alone: 0/1 the distance to
-    ground the attacker/defender may take, 2/3 to the other side's ground."""
-    s = f % 2
-    for i in rows:
-        for c in range(i * w, (i + 1) * w):
-            mask[c] = owner[c] != s and (f >= 2 or objective[s, c])
-        row_distance(mask, i, w, cap, out)
-
-
-@njit(cache=True)
-def _threat(owner, pos, present, detected, side, nbr, h, w, mask, out) -> bool:
-    """The defender's goal when it knows of attackers: distance to its cells next to a
-    detected attacker. Returns False (and builds nothing) when there are none."""
-    mask[:] = False
-    threat = False
-    for u in range(len(side)):
-        if present[u] and detected[u] and side[u] == ATTACKER:
-            here = pos[u]
-            if owner[here] == DEFENDER:
-                mask[here] = threat = True
-            for j in range(8):
-                n = nbr[here, j]
-                if n >= 0 and owner[n] == DEFENDER:
-                    mask[n] = threat = True
-    if threat:
-        row_distances(mask, h, w, h + w, out)
-    return threat
-
-
-@njit(cache=True)
-def movement(
-    owner, pos, present, cohesion, detected, side, speed, objective, nbr, h, w, worn_below,
-    ground, built, seen,
-):  # fmt: skip
-    """6. Units out of contact (and worn ones anywhere) step to the free held neighbour
-    nearest their goal (worn: farthest from the enemy), one cell per sub-step up to their
-    speed; two wishes for one cell go to the lower slot.
-
-    Distances are read from row distances (fields.distance_at) only where a unit weighs a
-    cell. The four fields that depend on the ground alone (_ground_rows) are kept from day
-    to day per replicate in `ground` (4, R, H·W), `built` (4, R) saying which exist, and
-    brought up to date row by row where the owner map differs from `seen` (R, H·W); a field
-    is built in full the first time a unit needs it."""
+def arrivals(owner, pos, alive, arrived, side, entry, arrival, day):
+    """1. Reinforcements due by `day` enter at their entry cell when it is free and held by
+    their side; two for one cell: the lower slot. Returns who entered."""
     n_rep, n_slot = pos.shape
-    cells = h * w
-    cap = h + w
-    occ = np.full(cells, -1, np.int64)
-    claim = np.full(cells, -1, np.int64)
-    threat = np.empty(cells, np.int32)  # the defender's goal near known attackers
-    mask = np.empty(cells, np.bool_)
-    changed = np.empty(h, np.int64)
-    every_row = np.arange(h)
-    wish_slot = np.empty(n_slot, np.int64)
-    wish_cell = np.empty(n_slot, np.int64)
-    top = 0
-    for u in range(n_slot):
-        top = max(top, speed[u])
-    stamp = 0
+    entered = np.zeros((n_rep, n_slot), np.bool_)
+    occupied = np.zeros(owner.shape[1], np.bool_)
+    claimed = np.zeros(owner.shape[1], np.bool_)
     for r in range(n_rep):
-        own = owner[r]
-        n_changed = 0
-        for i in range(h):
-            for c in range(i * w, (i + 1) * w):
-                if own[c] != seen[r, c]:
-                    changed[n_changed] = i
-                    n_changed += 1
-                    break
-        for f in range(4):
-            if built[f, r] and n_changed:
-                _ground_rows(f, own, objective, changed[:n_changed], w, cap, mask, ground[f, r])
-        seen[r] = own
-        knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
         for u in range(n_slot):
-            if present[r, u]:
-                occ[pos[r, u]] = u
-        for k in range(1, top + 1):
-            wishes = 0
+            if alive[r, u] and arrived[r, u]:
+                occupied[pos[r, u]] = True
+        for u in range(n_slot):
+            c = entry[u]
+            if not alive[r, u] or arrived[r, u] or arrival[u] > day:
+                continue
+            if not occupied[c] and not claimed[c] and owner[r, c] == side[u]:
+                claimed[c] = entered[r, u] = arrived[r, u] = True
+                pos[r, u] = c
+        occupied[:] = False
+        claimed[:] = False
+    return entered
+
+
+@njit(cache=True)
+def replacements(strength, present, side, strength0, men):
+    """1. Each side's replacements today, `men` (2,), refill its units in proportion to what
+    they miss (all of it when there are enough), in place."""
+    n_rep, n_slot = strength.shape
+    for r in range(n_rep):
+        for s in (ATTACKER, DEFENDER):
+            if men[s] <= 0:
+                continue
+            total = 0.0
             for u in range(n_slot):
-                if not present[r, u] or speed[u] < k:
-                    continue
-                s, here = side[u], pos[r, u]
-                worn = cohesion[r, u] < worn_below
-                free = 0  # bit j: neighbour j is held by the unit's side and empty
-                contact = False
-                for j in range(8):
-                    n = nbr[here, j]
-                    if n < 0:
-                        continue
-                    if own[n] != s:
-                        contact = contact or objective[s, n]
-                    elif occ[n] < 0:
-                        free |= 1 << j
-                if free == 0 or (contact and not worn):
-                    continue
-                f = 2 + s if worn else s
-                if f == DEFENDER and knows == 0:
-                    found = _threat(own, pos[r], present[r], detected[r], side, nbr, h, w, mask,
-                                    threat)  # fmt: skip
-                    knows = 1 if found else 2
-                if not (f == DEFENDER and knows == 1) and not built[f, r]:
-                    _ground_rows(f, own, objective, every_row, w, cap, mask, ground[f, r])
-                    built[f, r] = True
-                along = threat if f == DEFENDER and knows == 1 else ground[f, r]
-                i = here // w
-                d = distance_at(along, here, i, h, w, cap)
-                best, than = -1, d  # to beat: here, then the best so far
-                for j in range(8):
-                    if free & (1 << j):
-                        n = nbr[here, j]
-                        there = distance_at(along, n, i + ROW_STEP[j], h, w, cap if worn else than)
-                        if (there > than) if worn else (there < than):
-                            best, than = n, there
-                            if there == (d + 1 if worn else d - 1):
-                                break  # a neighbour's distance is within 1 of here's
-                if best >= 0:
-                    wish_slot[wishes], wish_cell[wishes] = u, best
-                    wishes += 1
-            stamp += 1
-            for i in range(wishes):  # in slot order: the first wish for a cell wins it
-                c = wish_cell[i]
-                if claim[c] != stamp:
-                    claim[c] = stamp
-                    u = wish_slot[i]
-                    occ[pos[r, u]] = -1
-                    occ[c] = u
-                    pos[r, u] = c
-        for u in range(n_slot):
-            if present[r, u]:
-                occ[pos[r, u]] = -1
+                if present[r, u] and side[u] == s:
+                    total += strength0[u] - strength[r, u]
+            if total <= 0:
+                continue
+            share = min(1.0, men[s] / total)
+            for u in range(n_slot):
+                if present[r, u] and side[u] == s:
+                    strength[r, u] = strength[r, u] + (strength0[u] - strength[r, u]) * share
 
 
 @njit(cache=True, inline="always")
@@ -207,48 +119,6 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
                     u = rng.draw(seed, reps[r], day, rng.SENSE, v, deterministic)
                     detected[r, v] = u < intelligence[s]
     return detected
-
-
-@njit(cache=True)
-def fires(pos, present, detected, side, firers, fire_range, output, w):
-    """4. Each firer shares its output (R, F) equally among the detected enemy units within
-    its range; returns each unit's damage, added firer by firer in slot order, and who was
-    hit."""
-    n_rep, n_slot = pos.shape
-    damage = np.zeros((n_rep, n_slot))
-    hit = np.zeros((n_rep, n_slot), np.bool_)
-    seen = np.empty(n_slot, np.int64)  # the detected units of a replicate, in slot order
-    row = np.empty(n_slot, np.int64)
-    col = np.empty(n_slot, np.int64)
-    for r in range(n_rep):
-        n_seen = 0
-        for u in range(n_slot):
-            if present[r, u] and detected[r, u]:
-                seen[n_seen] = u
-                row[n_seen], col[n_seen] = divmod(pos[r, u], w)
-                n_seen += 1
-        for k in range(len(firers)):
-            f = firers[k]
-            if not present[r, f]:
-                continue
-            fi, fj = divmod(pos[r, f], w)
-            n = 0
-            for pass_ in range(2):  # count the targets, then share the output among them
-                for i in range(n_seen):
-                    u = seen[i]
-                    if (
-                        side[u] == side[f]
-                        or max(abs(row[i] - fi), abs(col[i] - fj)) > fire_range[k]
-                    ):
-                        continue
-                    if pass_ == 0:
-                        n += 1
-                    else:
-                        damage[r, u] += output[r, k] / n
-                        hit[r, u] = True
-                if n == 0:
-                    break
-    return damage, hit
 
 
 @njit(cache=True)
@@ -347,7 +217,6 @@ def _roads_within(road_cells, d, h, w):
 
 
 _supply_step = njit(cache=True, inline="always")(rules.supply_step)
-_cohesion_step = njit(cache=True, inline="always")(rules.cohesion_step)
 
 
 @njit(cache=True)
@@ -375,20 +244,45 @@ def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, reco
 
 
 @njit(cache=True)
-def recovery(cohesion, strength, lost, assaulted, level, present, shock, fatigue, rate):
-    """7. Each present unit's cohesion after today's losses and assaults (rules.cohesion_step),
-    in place."""
-    n_rep, n_slot = cohesion.shape
+def fires(pos, present, detected, side, firers, fire_range, output, w):
+    """4. Each firer shares its output (R, F) equally among the detected enemy units within
+    its range; returns each unit's damage, added firer by firer in slot order, and who was
+    hit."""
+    n_rep, n_slot = pos.shape
+    damage = np.zeros((n_rep, n_slot))
+    hit = np.zeros((n_rep, n_slot), np.bool_)
+    seen = np.empty(n_slot, np.int64)  # the detected units of a replicate, in slot order
+    row = np.empty(n_slot, np.int64)
+    col = np.empty(n_slot, np.int64)
     for r in range(n_rep):
+        n_seen = 0
         for u in range(n_slot):
-            if present[r, u]:
-                before = strength[r, u] + lost[r, u]
-                share = lost[r, u] / before if before > 0 else 0.0
-                hit = 1.0 if assaulted[r, u] else 0.0
-                quiet = 1.0 if lost[r, u] == 0 and not assaulted[r, u] else 0.0
-                cohesion[r, u] = _cohesion_step(
-                    cohesion[r, u], share, hit, quiet, level[r, u], shock, fatigue, rate
-                )
+            if present[r, u] and detected[r, u]:
+                seen[n_seen] = u
+                row[n_seen], col[n_seen] = divmod(pos[r, u], w)
+                n_seen += 1
+        for k in range(len(firers)):
+            f = firers[k]
+            if not present[r, f]:
+                continue
+            fi, fj = divmod(pos[r, f], w)
+            n = 0
+            for pass_ in range(2):  # count the targets, then share the output among them
+                for i in range(n_seen):
+                    u = seen[i]
+                    if (
+                        side[u] == side[f]
+                        or max(abs(row[i] - fi), abs(col[i] - fj)) > fire_range[k]
+                    ):
+                        continue
+                    if pass_ == 0:
+                        n += 1
+                    else:
+                        damage[r, u] += output[r, k] / n
+                        hit[r, u] = True
+                if n == 0:
+                    break
+    return damage, hit
 
 
 _defence = njit(cache=True, inline="always")(rules.defence)
@@ -540,6 +434,173 @@ def assault(owner, pos, present, cohesion, held_power, fire, strike, fed, side, 
 
 
 @njit(cache=True)
+def _ground_rows(f, owner, objective, rows, w, cap, mask, out):
+    """Rows of field f, one of those that depend on the ground alone: 0/1 the distance to
+    ground the attacker/defender may take, 2/3 to the other side's ground."""
+    s = f % 2
+    for i in rows:
+        for c in range(i * w, (i + 1) * w):
+            mask[c] = owner[c] != s and (f >= 2 or objective[s, c])
+        row_distance(mask, i, w, cap, out)
+
+
+@njit(cache=True)
+def _threat(owner, pos, present, detected, side, nbr, h, w, mask, out) -> bool:
+    """The defender's goal when it knows of attackers: distance to its cells next to a
+    detected attacker. Returns False (and builds nothing) when there are none."""
+    mask[:] = False
+    threat = False
+    for u in range(len(side)):
+        if present[u] and detected[u] and side[u] == ATTACKER:
+            here = pos[u]
+            if owner[here] == DEFENDER:
+                mask[here] = threat = True
+            for j in range(8):
+                n = nbr[here, j]
+                if n >= 0 and owner[n] == DEFENDER:
+                    mask[n] = threat = True
+    if threat:
+        row_distances(mask, h, w, h + w, out)
+    return threat
+
+
+@njit(cache=True)
+def movement(
+    owner, pos, present, cohesion, detected, side, speed, objective, nbr, h, w, worn_below,
+    ground, built, seen,
+):  # fmt: skip
+    """6. Units out of contact (and worn ones anywhere) step to the free held neighbour
+    nearest their goal (worn: farthest from the enemy), one cell per sub-step up to their
+    speed; two wishes for one cell go to the lower slot.
+
+    Distances are read from row distances (fields.distance_at) only where a unit weighs a
+    cell. The four fields that depend on the ground alone (_ground_rows) are kept from day
+    to day per replicate in `ground` (4, R, H·W), `built` (4, R) saying which exist, and
+    brought up to date row by row where the owner map differs from `seen` (R, H·W); a field
+    is built in full the first time a unit needs it."""
+    n_rep, n_slot = pos.shape
+    cells = h * w
+    cap = h + w
+    occ = np.full(cells, -1, np.int64)
+    claim = np.full(cells, -1, np.int64)
+    threat = np.empty(cells, np.int32)  # the defender's goal near known attackers
+    mask = np.empty(cells, np.bool_)
+    changed = np.empty(h, np.int64)
+    every_row = np.arange(h)
+    wish_slot = np.empty(n_slot, np.int64)
+    wish_cell = np.empty(n_slot, np.int64)
+    top = 0
+    for u in range(n_slot):
+        top = max(top, speed[u])
+    stamp = 0
+    for r in range(n_rep):
+        own = owner[r]
+        n_changed = 0
+        for i in range(h):
+            for c in range(i * w, (i + 1) * w):
+                if own[c] != seen[r, c]:
+                    changed[n_changed] = i
+                    n_changed += 1
+                    break
+        for f in range(4):
+            if built[f, r] and n_changed:
+                _ground_rows(f, own, objective, changed[:n_changed], w, cap, mask, ground[f, r])
+        seen[r] = own
+        knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
+        for u in range(n_slot):
+            if present[r, u]:
+                occ[pos[r, u]] = u
+        for k in range(1, top + 1):
+            wishes = 0
+            for u in range(n_slot):
+                if not present[r, u] or speed[u] < k:
+                    continue
+                s, here = side[u], pos[r, u]
+                worn = cohesion[r, u] < worn_below
+                free = 0  # bit j: neighbour j is held by the unit's side and empty
+                contact = False
+                for j in range(8):
+                    n = nbr[here, j]
+                    if n < 0:
+                        continue
+                    if own[n] != s:
+                        contact = contact or objective[s, n]
+                    elif occ[n] < 0:
+                        free |= 1 << j
+                if free == 0 or (contact and not worn):
+                    continue
+                f = 2 + s if worn else s
+                if f == DEFENDER and knows == 0:
+                    found = _threat(own, pos[r], present[r], detected[r], side, nbr, h, w, mask,
+                                    threat)  # fmt: skip
+                    knows = 1 if found else 2
+                if not (f == DEFENDER and knows == 1) and not built[f, r]:
+                    _ground_rows(f, own, objective, every_row, w, cap, mask, ground[f, r])
+                    built[f, r] = True
+                along = threat if f == DEFENDER and knows == 1 else ground[f, r]
+                i = here // w
+                d = distance_at(along, here, i, h, w, cap)
+                best, than = -1, d  # to beat: here, then the best so far
+                for j in range(8):
+                    if free & (1 << j):
+                        n = nbr[here, j]
+                        there = distance_at(along, n, i + ROW_STEP[j], h, w, cap if worn else than)
+                        if (there > than) if worn else (there < than):
+                            best, than = n, there
+                            if there == (d + 1 if worn else d - 1):
+                                break  # a neighbour's distance is within 1 of here's
+                if best >= 0:
+                    wish_slot[wishes], wish_cell[wishes] = u, best
+                    wishes += 1
+            stamp += 1
+            for i in range(wishes):  # in slot order: the first wish for a cell wins it
+                c = wish_cell[i]
+                if claim[c] != stamp:
+                    claim[c] = stamp
+                    u = wish_slot[i]
+                    occ[pos[r, u]] = -1
+                    occ[c] = u
+                    pos[r, u] = c
+        for u in range(n_slot):
+            if present[r, u]:
+                occ[pos[r, u]] = -1
+
+
+_cohesion_step = njit(cache=True, inline="always")(rules.cohesion_step)
+
+
+@njit(cache=True)
+def recovery(cohesion, strength, lost, assaulted, level, present, shock, fatigue, rate):
+    """7. Each present unit's cohesion after today's losses and assaults (rules.cohesion_step),
+    in place."""
+    n_rep, n_slot = cohesion.shape
+    for r in range(n_rep):
+        for u in range(n_slot):
+            if present[r, u]:
+                before = strength[r, u] + lost[r, u]
+                share = lost[r, u] / before if before > 0 else 0.0
+                hit = 1.0 if assaulted[r, u] else 0.0
+                quiet = 1.0 if lost[r, u] == 0 and not assaulted[r, u] else 0.0
+                cohesion[r, u] = _cohesion_step(
+                    cohesion[r, u], share, hit, quiet, level[r, u], shock, fatigue, rate
+                )
+
+
+@njit(cache=True)
+def ground(owner, territory, h, w):
+    """8. Each replicate's count of territory cells the defender holds, and its front length
+    (fields.front_map)."""
+    n_rep = owner.shape[0]
+    held = np.zeros(n_rep, np.int64)
+    front = np.zeros(n_rep, np.int64)
+    for r in range(n_rep):
+        for c in range(h * w):
+            held[r] += owner[r, c] == DEFENDER and territory[c]
+        front[r] = front_map(owner[r], h, w)
+    return held, front
+
+
+@njit(cache=True)
 def side_sums(values, which, side):
     """(R, 2): each side's total of `values` (R, U) over the slots in `which`, added one slot
     after another in slot order, as the reference engine adds them."""
@@ -550,30 +611,6 @@ def side_sums(values, which, side):
             if which[r, u]:
                 out[r, side[u]] += values[r, u]
     return out
-
-
-@njit(cache=True)
-def arrivals(owner, pos, alive, arrived, side, entry, arrival, day):
-    """1. Reinforcements due by `day` enter at their entry cell when it is free and held by
-    their side; two for one cell: the lower slot. Returns who entered."""
-    n_rep, n_slot = pos.shape
-    entered = np.zeros((n_rep, n_slot), np.bool_)
-    occupied = np.zeros(owner.shape[1], np.bool_)
-    claimed = np.zeros(owner.shape[1], np.bool_)
-    for r in range(n_rep):
-        for u in range(n_slot):
-            if alive[r, u] and arrived[r, u]:
-                occupied[pos[r, u]] = True
-        for u in range(n_slot):
-            c = entry[u]
-            if not alive[r, u] or arrived[r, u] or arrival[u] > day:
-                continue
-            if not occupied[c] and not claimed[c] and owner[r, c] == side[u]:
-                claimed[c] = entered[r, u] = arrived[r, u] = True
-                pos[r, u] = c
-        occupied[:] = False
-        claimed[:] = False
-    return entered
 
 
 @njit(cache=True)
@@ -591,38 +628,3 @@ def lose(strength, lost, losses, men, hit, side):
                 total[side[u]] += m
         losses[r, 0] += total[0]
         losses[r, 1] += total[1]
-
-
-@njit(cache=True)
-def ground(owner, territory, h, w):
-    """Each replicate's count of territory cells the defender holds, and its front length
-    (fields.front_map)."""
-    n_rep = owner.shape[0]
-    held = np.zeros(n_rep, np.int64)
-    front = np.zeros(n_rep, np.int64)
-    for r in range(n_rep):
-        for c in range(h * w):
-            held[r] += owner[r, c] == DEFENDER and territory[c]
-        front[r] = front_map(owner[r], h, w)
-    return held, front
-
-
-@njit(cache=True)
-def replacements(strength, present, side, strength0, men):
-    """1. Each side's replacements today, `men` (2,), refill its units in proportion to what
-    they miss (all of it when there are enough), in place."""
-    n_rep, n_slot = strength.shape
-    for r in range(n_rep):
-        for s in (ATTACKER, DEFENDER):
-            if men[s] <= 0:
-                continue
-            total = 0.0
-            for u in range(n_slot):
-                if present[r, u] and side[u] == s:
-                    total += strength0[u] - strength[r, u]
-            if total <= 0:
-                continue
-            share = min(1.0, men[s] / total)
-            for u in range(n_slot):
-                if present[r, u] and side[u] == s:
-                    strength[r, u] = strength[r, u] + (strength0[u] - strength[r, u]) * share
