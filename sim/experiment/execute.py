@@ -27,7 +27,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.experiment import design as designs
-from sim.experiment.store import ResultsDir, StoreError, versions
+from sim.experiment.store import BITS, ResultsDir, StoreError, versions
 from sim.model import batch, reference
 from sim.model.result import RunResult
 from sim.model.world import World, compile_world
@@ -164,7 +164,7 @@ def worker_versions() -> dict[str, str]:
 def _check_cluster(client) -> None:
     mine = versions()
     for address, theirs in client.run(worker_versions).items():
-        for pkg in ("salient", "numpy", "python"):
+        for pkg in BITS:
             if theirs.get(pkg) != mine.get(pkg):
                 raise ClusterError(
                     f"Dask worker {address} runs {pkg} {theirs.get(pkg)}, this driver "

@@ -27,7 +27,9 @@ import pandas as pd
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
 
 _PART = re.compile(r"part-p(?P<point>\d+)-r(?P<first>\d+)-(?P<last>\d+)\.parquet")
-PACKAGES = ("salient", "numpy", "scipy", "mesa", "pandas", "pyarrow", "pydantic", "plotly")
+PACKAGES = (
+    "salient", "numpy", "numba", "scipy", "mesa", "pandas", "pyarrow", "pydantic", "plotly",
+)  # fmt: skip
 
 
 class StoreError(Exception):
@@ -44,7 +46,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-BITS = ("salient", "numpy", "python")  # versions that decide the bits of a run
+BITS = ("salient", "numpy", "numba", "python")  # versions that decide the bits of a run
 
 
 def scenario_hash(resolved: dict[str, Any], design: pd.DataFrame) -> str:
