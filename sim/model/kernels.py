@@ -116,8 +116,8 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
                 if near[c] == stamp:
                     detected[r, v] = True
                 elif cover[c] == stamp:
-                    u = rng.draw(seed, reps[r], day, rng.SENSE, v, deterministic)
-                    detected[r, v] = u < intelligence[s]
+                    draw = rng.draw(seed, reps[r], day, rng.SENSE, v, deterministic)
+                    detected[r, v] = draw < intelligence[s]
     return detected
 
 
@@ -291,9 +291,10 @@ _capture_probability = njit(cache=True, inline="always")(rules.capture_probabili
 
 
 @njit(cache=True)
-def assault(owner, pos, present, cohesion, held_power, fire, strike, fed, side, objective,
-            nbr, window, cover,
-            warn, tempo, seed, reps, day, deterministic, r_):  # fmt: skip
+def assault(
+    owner, pos, present, cohesion, held_power, fire, strike, fed, side, objective, nbr, window,
+    cover, warn, tempo, seed, reps, day, deterministic, r_,
+):  # fmt: skip
     """5. Assaults, fire along them, captures, fall-back and move-in, for every replicate
     (the reference engine's `assault`, step for step). `held_power`, `fire` and `strike`
     are each unit's defence, fire and attack power (effectiveness applied); `r_` holds the
