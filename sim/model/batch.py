@@ -34,8 +34,7 @@ class Batch:
         self.objective = w.objective.reshape(2, -1)
         self.cover = w.cover.ravel()
         self.source = w.source.reshape(2, -1)
-        self.road = w.road.ravel()
-        self.road_cells = np.flatnonzero(self.road)
+        self.road_cells = np.flatnonzero(w.road)
         self.territory = w.territory_cells.ravel()
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
         initial = np.array([g == "initial" for g in w.group], bool)
@@ -120,20 +119,17 @@ class Batch:
         )  # fmt: skip
 
     def networks(self) -> None:
-        """Each side's supply reach and open road net, for the replicates whose ground
-        changed since the last day, updated from the cells that changed (all of them
-        afresh on the first day and when a drone range changes)."""
+        """Each side's supply reach and open road net, updated from the cells that changed
+        since the last day (computed afresh on the first day and when a drone range
+        changes)."""
         w = self.w
         drones = w.drone_range[:, self.day]
         before = self._networks_owner
-        if before is None or (drones != self._networks_drones).any():
-            before, rows = None, np.arange(len(self.reps))
-        else:
-            rows = np.flatnonzero((self.owner != before).any(1))
+        if before is not None and (drones != self._networks_drones).any():
+            before = None
         kernels.networks(
-            self.owner, before, rows, self.source, self.road, self.road_cells,
-            drones.astype(np.int64), self.nbr, self.h, self.wd, self.fed, self.road_net,
-            self.road_watch,
+            self.owner, before, self.source, self.road_cells, drones.astype(np.int64), self.nbr,
+            self.h, self.wd, self.fed, self.road_net, self.road_watch,
         )  # fmt: skip
         self._networks_owner, self._networks_drones = self.owner.copy(), drones
 

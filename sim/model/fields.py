@@ -227,12 +227,19 @@ def reach_map(mask, seeds, nbr, links, out, stack):
         if out[c]:
             stack[top] = c
             top += 1
+    flood(mask, True, nbr, links, out, stack, top)
+
+
+@njit(cache=True, inline="always")
+def flood(grid, value, nbr, links, out, stack, top):
+    """Spread `out` from the `top` cells on `stack` (already set in `out`) through the cells
+    where grid == value, over the first `links` neighbours of the table."""
     while top > 0:
         top -= 1
         c = stack[top]
         for j in range(links):
             n = nbr[c, j]
-            if n >= 0 and mask[n] and not out[n]:
+            if n >= 0 and grid[n] == value and not out[n]:
                 out[n] = True
                 stack[top] = n
                 top += 1
@@ -273,16 +280,7 @@ def reach_update(now, before, side, changed, seeds, nbr, out, stack, gone):
         if touch:
             out[c] = True
             stack[0] = c
-            top = 1
-            while top > 0:
-                top -= 1
-                x = stack[top]
-                for j in range(8):
-                    n = nbr[x, j]
-                    if n >= 0 and now[n] == side and not out[n]:
-                        out[n] = True
-                        stack[top] = n
-                        top += 1
+            flood(now, side, nbr, 8, out, stack, 1)
     return True
 
 

@@ -16,6 +16,7 @@ from sim.model import rng, rules
 from sim.model.fields import (
     NEIGHBOURS,
     distance_at,
+    flood,
     front_map,
     moore_sum_at,
     reach_map,
@@ -122,12 +123,10 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
 
 
 @njit(cache=True)
-def networks(
-    owner, before, rows, source, road, road_cells, drones, nbr, h, w, fed, road_net, watch
-):
-    """3. For the given replicate rows, each side's supply reach (its ground connected to
-    its sources, 8-connected) and its open road net (roads it holds with no enemy ground
-    within the enemy's drone range, connected to its road sources).
+def networks(owner, before, source, road_cells, drones, nbr, h, w, fed, road_net, watch):
+    """3. For every replicate whose ground changed, each side's supply reach (its ground
+    connected to its sources, 8-connected) and its open road net (roads it holds with no
+    enemy ground within the enemy's drone range, connected to its road sources).
 
     `before` is the owner map all three were last computed for, or None to compute them
     afresh. Otherwise the reach is updated from the cells that changed since (or recomputed
@@ -136,12 +135,12 @@ def networks(
     is re-flooded only when one of those changed."""
     cells = h * w
     mask = np.empty(cells, np.bool_)
-    is_open = np.zeros(cells, np.bool_)  # written and read at road cells only
+    is_open = np.zeros(cells, np.bool_)  # written at road cells only: False elsewhere
     stack = np.empty(cells, np.int64)
     gone = np.zeros(cells, np.bool_)
     changed = np.empty(cells, np.int64)
     near = [_roads_within(road_cells, drones[1 - s], h, w) for s in (ATTACKER, DEFENDER)]
-    for r in rows:
+    for r in range(len(owner)):
         now = owner[r]
         n_changed = 0
         if before is not None:
@@ -149,6 +148,8 @@ def networks(
                 if now[c] != before[r, c]:
                     changed[n_changed] = c
                     n_changed += 1
+            if n_changed == 0:
+                continue
         for s in (ATTACKER, DEFENDER):
             if before is None or not reach_update(
                 now, before[r], s, changed[:n_changed], source[s], nbr, fed[s, r], stack, gone
@@ -183,15 +184,7 @@ def networks(
                 if net[c]:
                     stack[top] = c
                     top += 1
-            while top > 0:  # flood along open roads
-                top -= 1
-                c = stack[top]
-                for j in range(8):
-                    n = nbr[c, j]
-                    if n >= 0 and road[n] and is_open[n] and not net[n]:
-                        net[n] = True
-                        stack[top] = n
-                        top += 1
+            flood(is_open, True, nbr, 8, net, stack, top)  # along open roads
 
 
 @njit(cache=True)
