@@ -41,6 +41,11 @@ overrides = click.option(
 )
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 point', '2 points', '1,000 points'."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def output(default: str):
     """The -o option of the commands that write one page."""
     return click.option(
@@ -64,16 +69,17 @@ def main() -> None:
 @overrides
 @bad_input_exits
 def validate(scenario: Path, sets: tuple[str, ...]) -> None:
-    """Check a scenario file (schema, map, unit placement) without running it."""
-    from sim.experiment.execute import compile_checked
+    """Check a scenario or study file (schema, map, unit placement, sweep) without running it:
+    everything `sim run` checks before it runs."""
+    from sim.experiment import execute
 
-    loaded = load(scenario, sets)
-    world = compile_checked(loaded)
-    s = loaded.scenario
+    study = execute.plan(load(scenario, sets))
+    s, d, world = study.loaded.scenario, study.design, study.world(0)
     h, w = world.shape
     click.echo(
         f"{scenario}: ok — {s.name}, {s.days} days from {s.start}, {h}×{w} cells of "
         f"{world.cell_km:g} km, salient {world.territory0:,.0f} km², {world.n_units} unit slots"
+        + (f"; {plural(d.points, 'design point')} × {d.replicates:,} runs" if d.axes else "")
     )
 
 
@@ -178,7 +184,7 @@ def _finish(store, study, engine: str) -> None:
     from sim.viz.style import short_labels
 
     summary, figures = write(store, study)
-    s, d, world = study.loaded.scenario, study.design, study.worlds[0]
+    s, d, world = study.loaded.scenario, study.design, study.world(0)
     click.echo(
         f"\n{s.name}: salient {world.territory0:,.0f} km² on {s.start}, "
         f"{d.points} point(s) × {d.replicates} runs ({engine} engine)"
@@ -286,7 +292,7 @@ def replay(
     study = execute.plan(loaded)
     if point >= study.design.points:
         raise StoreError(f"{scenario}: no design point {point} (it has {study.design.points})")
-    world = study.worlds[point]
+    world = study.world(point)
     result = batch.run(world, [replicate], trace=True)
     scenario = design.point_loaded(loaded, study.design, point).scenario
     inputs = design.describe_point(study.design, point)

@@ -153,7 +153,7 @@ def test_paired_differences_are_replicate_by_replicate(study):
 
 def test_the_replay_animates_every_day_of_the_run():
     loaded = load(KURSK, ["days=20"])
-    world = plan(loaded).worlds[0]
+    world = plan(loaded).world(0)
     result = batch.run(world, [4], trace=True)
     fig = replay.replay_figure(world, loaded.scenario, result)
     assert len(fig.frames) == 20 and len(fig.layout.sliders[0].steps) == 20

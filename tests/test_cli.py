@@ -280,3 +280,20 @@ def test_ctrl_c_keeps_finished_tasks_and_the_rerun_completes(tmp_path):
 
     counts = ResultsDir(folder).series(["point", "replicate", "day"]).groupby("replicate").size()
     assert sorted(counts.index) == list(range(400)) and (counts == 120).all()
+
+
+@pytest.mark.parametrize(
+    "parameters,field,expected",
+    [
+        ({"sides.attacker.tempoo": [0.2, 0.3]}, "sweep.parameters.sides.attacker.tempoo", "no such"),
+        ({"sides.attacker.tempo": [0.2, 1.3]}, "sides.attacker.tempo", "between 0 and 1"),
+    ],
+)
+def test_validate_refuses_the_studies_run_refuses(tmp_path, parameters, field, expected):
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"base": str(CLASSROOM), "sweep": {"parameters": parameters}}))
+    for args in (["validate", str(study)], ["run", str(study), "--dry-run"]):
+        result = sim(*args)
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"error: {study}:") and f"{field}:" in result.output
+        assert expected in result.output

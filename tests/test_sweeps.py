@@ -237,7 +237,7 @@ def test_the_manifest_lists_the_tasks_done(uninterrupted):
 
 def test_outcomes_count_runs_that_never_fall_as_censored():
     study = execute.plan(load(CLASSROOM, ["days=10", "replicates=4"]))
-    start = study.worlds[0].territory0
+    start = study.world(0).territory0
     t = np.full((4, 10), start)
     t[0, 3:] = 0.0  # one run falls on day 3, the others hold to the end
     out = analysis.outcomes(t, study, 0)

@@ -28,7 +28,7 @@ FALLEN = "fallen by the end (share)"
 
 def outcomes(territory: np.ndarray, study: Study, point: int) -> dict[str, float]:
     """The outcomes of one point from its (replicates, days) territory."""
-    s, start_km2 = study.loaded.scenario, study.worlds[point].territory0
+    s, start_km2 = study.loaded.scenario, study.world(point).territory0
     days = territory.shape[1]
     out: dict[str, float] = {}
     for d in s.report.key_dates:
@@ -59,7 +59,7 @@ def point_bands(territory: np.ndarray, study: Study, point: int) -> pd.DataFrame
     """Daily quantiles of one point, with `p_holding`: the share of runs still above the
     collapse threshold at the end of each day (its survival curve; censored runs stay in)."""
     s = study.loaded.scenario
-    fall = collapse(territory, study.worlds[point].territory0, s.report.collapse_fraction)
+    fall = collapse(territory, study.world(point).territory0, s.report.collapse_fraction)
     return summary_table(territory, s.start, point).assign(p_holding=fall.survival())
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -242,11 +243,37 @@ def point_loaded(loaded: Loaded, design: Design, point: int) -> Loaded:
     """The complete scenario of one design point (no sweep, the design's replicates)."""
     if design.kind == "single":
         return loaded
+    return _with_values(loaded, design, design.values(point), f"design point {point}")
+
+
+def checkpoints(loaded: Loaded, design: Design) -> Iterator[tuple[int | None, Loaded]]:
+    """The scenarios that, checked, check every value a study's runs will meet, without
+    building every point: for a grid, as many points as its longest axis has levels, point i
+    taking level i (cycling) of every axis; for a sampled design, its two corners (every
+    parameter at its low, then at its high end), since each field's valid values form an
+    interval. Yields (point, scenario); point is None for a corner, which is not a point."""
+    if design.kind == "single":
+        yield 0, loaded
+        return
+    if design.kind == "grid":
+        sizes = [len(a.values) for a in design.axes]
+        for i in range(max(sizes)):
+            point = 0
+            for size in sizes:  # itertools.product order: the last axis varies fastest
+                point = point * size + i % size
+            yield point, point_loaded(loaded, design, point)
+        return
+    for end in ("low", "high"):
+        values = {a.name: getattr(a, end) for a in design.axes}
+        yield None, _with_values(loaded, design, values, f"every parameter at its {end} end")
+
+
+def _with_values(loaded: Loaded, design: Design, values: dict[str, Any], what: str) -> Loaded:
+    """The scenario with each swept parameter set to its value in `values`."""
     data = copy.deepcopy(data_of(loaded))
     data.pop("sweep")
     data["replicates"] = design.replicates
     src = replace(loaded.source, swept={})
-    values = design.values(point)
     for a in design.axes:
         *head, last = a.path
         node = _at(data, tuple(head))
@@ -260,7 +287,7 @@ def point_loaded(loaded: Loaded, design: Design, point: int) -> Loaded:
     except ScenarioError as exc:
         shown = ", ".join(f"{k}={v}" for k, v in values.items())
         raise ScenarioError(
-            exc.file, exc.line, exc.field, f"{exc.message} (design point {point}: {shown})"
+            exc.file, exc.line, exc.field, f"{exc.message} ({what}: {shown})"
         ) from None
 
 

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -58,27 +58,38 @@ def compile_checked(loaded: Loaded) -> World:
 
 @dataclass(frozen=True)
 class Study:
-    """Everything a run needs, checked: the design and every point's compiled world."""
+    """Everything a run needs: the design, checked, and each point's world, compiled when
+    first asked for (a study of many points compiles each as its runs start)."""
 
     loaded: Loaded
     design: designs.Design
-    worlds: list[World]
     dates: pd.DatetimeIndex
+    _worlds: dict[int, World] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
         return self.loaded.scenario.name
 
+    def world(self, point: int) -> World:
+        if point not in self._worlds:
+            self._worlds[point] = compile_checked(
+                designs.point_loaded(self.loaded, self.design, point)
+            )
+        return self._worlds[point]
+
 
 def plan(loaded: Loaded) -> Study:
-    """Build the design and compile every point: all bad input is refused here, before any
-    run starts."""
+    """Build the design and check it: every value of every swept parameter is validated and
+    compiled (design.checkpoints) before any run starts, so bad input is refused here, in
+    seconds whatever the size of the design."""
     design = designs.build(loaded)
-    worlds = [
-        compile_checked(designs.point_loaded(loaded, design, p)) for p in range(design.points)
-    ]
     s = loaded.scenario
-    return Study(loaded, design, worlds, pd.date_range(s.start, periods=s.days, freq="D"))
+    study = Study(loaded, design, pd.date_range(s.start, periods=s.days, freq="D"))
+    for point, checked in designs.checkpoints(loaded, design):
+        world = compile_checked(checked)
+        if point is not None:
+            study._worlds[point] = world
+    return study
 
 
 def reopen(path: Path) -> tuple[ResultsDir, Study]:
@@ -284,7 +295,7 @@ def run_study(
             while True:
                 while len(running) < 2 * slots and (task := next(todo, None)) is not None:
                     p, b = task
-                    running[pool.submit(simulate, study.worlds[p], engine, list(b))] = task
+                    running[pool.submit(simulate, study.world(p), engine, list(b))] = task
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -311,7 +322,7 @@ def estimate(study: Study, engine: str, slots: int) -> Estimate:
     the batch engine is faster per replicate in the larger blocks of a real run."""
     pilot = list(range(min(study.design.replicates, 20 if engine == "batch" else 2)))
     start = time.perf_counter()
-    result = simulate(study.worlds[0], engine, pilot)
+    result = simulate(study.world(0), engine, pilot)
     seconds = (time.perf_counter() - start) / len(pilot)
     size = 0
     for frame in ResultsDir.frames(0, result, study.dates):

@@ -104,7 +104,7 @@ def write(store: ResultsDir, study: Study) -> tuple[Summary, KeyFigures]:
 
 def build(store: ResultsDir, study: Study, summary: Summary) -> KeyFigures:
     """Write report.html for a finished study; returns point 0's key figures."""
-    scenario, world, d = study.loaded.scenario, study.worlds[0], study.design
+    scenario, world, d = study.loaded.scenario, study.world(0), study.design
     figures = key_figures(store.territory(0), scenario.start, world.territory0, scenario.report)
     meta = {
         "scenario": scenario.name,
