@@ -285,7 +285,11 @@ def test_ctrl_c_keeps_finished_tasks_and_the_rerun_completes(tmp_path):
 @pytest.mark.parametrize(
     "parameters,field,expected",
     [
-        ({"sides.attacker.tempoo": [0.2, 0.3]}, "sweep.parameters.sides.attacker.tempoo", "no such"),
+        (
+            {"sides.attacker.tempoo": [0.2, 0.3]},
+            "sweep.parameters.sides.attacker.tempoo",
+            "no such",
+        ),
         ({"sides.attacker.tempo": [0.2, 1.3]}, "sides.attacker.tempo", "between 0 and 1"),
     ],
 )
