@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from sim.scenario.load import ScenarioError, load
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import json_schema
 
 EXIT_BAD_INPUT = 2
 
@@ -86,7 +86,7 @@ def validate(scenario: Path, sets: tuple[str, ...]) -> None:
 @main.command()
 def schema() -> None:
     """Print the scenario JSON Schema (for editors)."""
-    click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+    click.echo(json.dumps(json_schema(), indent=2))
 
 
 @main.command()

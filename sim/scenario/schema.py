@@ -349,3 +349,8 @@ class Scenario(Strict):
     @property
     def end(self) -> dt.date:
         return self.start + dt.timedelta(days=self.days - 1)
+
+
+def json_schema() -> dict:
+    """The JSON Schema `sim schema` prints, for editors."""
+    return Scenario.model_json_schema(by_alias=True)
