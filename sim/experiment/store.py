@@ -37,7 +37,9 @@ class StoreError(Exception):
 
 
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
+    from sim.model import RULEBOOK
+
+    out = {"python": platform.python_version(), "rulebook": RULEBOOK}
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)
@@ -46,7 +48,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-BITS = ("salient", "numpy", "numba", "python")  # versions that decide the bits of a run
+BITS = ("salient", "rulebook", "numpy", "numba", "python")  # what decides the bits of a run
 
 
 def scenario_hash(resolved: dict[str, Any], design: pd.DataFrame) -> str:

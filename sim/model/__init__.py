@@ -1,0 +1,6 @@
+"""The rules: the compiled World, the random streams, the fields, the two engines."""
+
+# The rulebook's version. Bump it with any change to what a run computes: it is part of the
+# results hash and of the Dask worker check, so results of one rulebook never mix with, or
+# resume into, another's (the package version alone does not change in a working copy).
+RULEBOOK = "1.1"  # 1.1: reinforcements enter at the next free cell of their list, then the edge

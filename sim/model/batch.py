@@ -103,8 +103,9 @@ class Batch:
         w = self.w
         if ((w.arrival <= self.day) & ~self.arrived & self.alive).any():
             entered = kernels.arrivals(
-                self.owner, self.pos, self.alive, self.arrived, w.side, w.cell0, w.arrival,
-                self.day,
+                self.owner, self.pos, self.alive, self.arrived, w.side, w.arrival, self.day,
+                w.cell0, w.entry_first, w.entry_count, w.entry_offset, w.entries, w.edge_cells,
+                self.wd,
             )  # fmt: skip
             self.log_mask("reinforcement_arrived", entered)
         kernels.replacements(
@@ -205,6 +206,7 @@ class Batch:
         count = mine.sum(1)
         fed = (mine & (self.supply_level >= 0.5)).sum(1)
         self.series["supplied_defender"][:, d] = np.where(count > 0, fed / np.maximum(count, 1), 0)
+        self.series["waiting"][:, d] = ((w.arrival <= d) & ~self.arrived).sum(1)
         changed = self.owner[:, w.place_cell] != self.start_owner[:, w.place_cell]
         self.log_mask("place_captured", changed)
         if self.trace:

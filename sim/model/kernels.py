@@ -41,27 +41,48 @@ def in_contact(owner, objective, nbr, cell, side) -> bool:
 
 
 @njit(cache=True)
-def arrivals(owner, pos, alive, arrived, side, entry, arrival, day):
-    """1. Reinforcements due by `day` enter at their entry cell when it is free and held by
-    their side; two for one cell: the lower slot. Returns who entered."""
+def arrivals(owner, pos, alive, arrived, side, arrival, day, home, first, count, offset, entries,
+             edge_cells, w):  # fmt: skip
+    """1. Reinforcements due by `day` enter in slot order, each at `entry_cell`; one that finds
+    no cell waits for the next day. Returns who entered."""
     n_rep, n_slot = pos.shape
     entered = np.zeros((n_rep, n_slot), np.bool_)
-    occupied = np.zeros(owner.shape[1], np.bool_)
-    claimed = np.zeros(owner.shape[1], np.bool_)
+    taken = np.zeros(owner.shape[1], np.bool_)
     for r in range(n_rep):
         for u in range(n_slot):
             if alive[r, u] and arrived[r, u]:
-                occupied[pos[r, u]] = True
+                taken[pos[r, u]] = True
         for u in range(n_slot):
-            c = entry[u]
             if not alive[r, u] or arrived[r, u] or arrival[u] > day:
                 continue
-            if not occupied[c] and not claimed[c] and owner[r, c] == side[u]:
-                claimed[c] = entered[r, u] = arrived[r, u] = True
+            c = entry_cell(owner[r], taken, side[u], home[u], first[u], count[u], offset[u],
+                           entries, edge_cells, w)  # fmt: skip
+            if c >= 0:
+                taken[c] = entered[r, u] = arrived[r, u] = True
                 pos[r, u] = c
-        occupied[:] = False
-        claimed[:] = False
+        taken[:] = False
     return entered
+
+
+@njit(cache=True)
+def entry_cell(own, taken, s, home, first, count, offset, entries, edge_cells, w) -> int:
+    """Where a due reinforcement of side `s` enters: the first cell of its entry list
+    (entries[first : first + count], from position `offset` on, cyclically) that its side holds
+    and nobody has taken; else the free held map-edge cell nearest (Chebyshev) its own entry
+    cell `home`, the lower flat index on ties; -1 when there is none."""
+    for j in range(count):
+        c = entries[first + (offset + j) % count]
+        if own[c] == s and not taken[c]:
+            return c
+    best, far = -1, 1 << 62
+    hi, hj = divmod(home, w)
+    for c in edge_cells:
+        if own[c] == s and not taken[c]:
+            i, j = divmod(c, w)
+            d = max(abs(i - hi), abs(j - hj))
+            if d < far:
+                best, far = c, d
+    return best
 
 
 @njit(cache=True)

@@ -79,7 +79,7 @@ class SalientModel(mesa.Model):
         self.dead = np.zeros(world.n_units, bool)
         for slot in np.flatnonzero(world.arrival == 0):
             if world.group[slot] == "initial":
-                self._enter(int(slot))
+                self._enter(int(slot), int(world.cell0[slot]))
         self.day = 0
         self.losses = [0.0, 0.0]
         self.today = Day()
@@ -94,6 +94,7 @@ class SalientModel(mesa.Model):
                 "losses_defender": lambda m: m.losses[DEFENDER],
                 "front_km": lambda m: float(fields.front_length(m.owner)) * world.cell_km,
                 "supplied_defender": lambda m: m.supplied_share(DEFENDER),
+                "waiting": lambda m: m.waiting(),
             }
         )
 
@@ -138,8 +139,13 @@ class SalientModel(mesa.Model):
         units = [u for u in self.units.values() if u.side == side]
         return sum(u.supply >= 0.5 for u in units) / len(units) if units else 0.0
 
-    def _enter(self, slot: int) -> None:
-        self.units[slot] = Unit(self, slot, self.cell_at(int(self.world.cell0[slot])))
+    def waiting(self) -> int:
+        """Reinforcement units due that have found no free entry cell yet."""
+        w = self.world
+        return int(((w.arrival <= self.day) & ~self.arrived).sum())
+
+    def _enter(self, slot: int, cell: int) -> None:
+        self.units[slot] = Unit(self, slot, self.cell_at(cell))
         self.arrived[slot] = True
 
     def _remove(self, u: Unit, lost: float) -> None:
@@ -180,17 +186,17 @@ class SalientModel(mesa.Model):
         return float(rng.draws(w.seed, self.replicate, self.day, phase, index, w.deterministic))
 
     def arrivals(self) -> None:
-        """1. Reinforcements enter at their entry cell when it is free and held; replacements
-        refill units in proportion to what they are missing."""
-        w, occ = self.world, self.occupied()
-        wishes = {}
+        """1. Due reinforcements enter, lower slot first, at the first free cell of their entry
+        list that their side holds, else at the nearest such cell on the map edge; one that
+        finds none waits. Replacements refill units in proportion to what they are missing."""
+        w = self.world
+        taken = set(self.occupied())
         for slot in np.flatnonzero((w.arrival <= self.day) & ~self.arrived & ~self.dead):
-            cell = int(w.cell0[slot])
-            if cell not in occ and self.owner_at(cell) == w.side[slot]:
-                wishes[int(slot)] = cell
-        for slot in self._resolve(wishes):
-            self._enter(slot)
-            self.today.events.append((self.day, "reinforcement_arrived", slot))
+            cell = self._entry_cell(int(slot), taken)
+            if cell is not None:
+                taken.add(cell)
+                self._enter(int(slot), cell)
+                self.today.events.append((self.day, "reinforcement_arrived", int(slot)))
         for side in (ATTACKER, DEFENDER):
             men = float(w.replacements[side, self.day])
             units = [u for u in self.present() if u.side == side]
@@ -203,6 +209,25 @@ class SalientModel(mesa.Model):
             share = min(1.0, men / total)
             for u in units:
                 u.strength += missing[u.slot] * share
+
+    def _entry_cell(self, slot: int, taken: set[int]) -> int | None:
+        """The slot's entry list from its own cell on, cyclically; then the map edge, nearest
+        its own entry cell first (lower flat index on ties)."""
+        w = self.world
+        side, first, count = w.side[slot], w.entry_first[slot], w.entry_count[slot]
+        for j in range(count):
+            cell = int(w.entries[first + (w.entry_offset[slot] + j) % count])
+            if self.owner_at(cell) == side and cell not in taken:
+                return cell
+        hr, hc = divmod(int(w.cell0[slot]), self.width)
+        free = [
+            int(c) for c in w.edge_cells if self.owner_at(int(c)) == side and int(c) not in taken
+        ]
+        if not free:
+            return None
+        return min(
+            free, key=lambda c: (max(abs(c // self.width - hr), abs(c % self.width - hc)), c)
+        )
 
     def sensing(self) -> None:
         """2. Each side sees enemy units next to its own; farther ones within sensor range

@@ -14,6 +14,7 @@ SERIES = (
     "losses_defender",
     "front_km",
     "supplied_defender",
+    "waiting",  # reinforcement units due that found no free entry cell (still off the map)
 )
 EVENT_KINDS = ("place_captured", "pocket_formed", "reinforcement_arrived", "unit_destroyed")
 

@@ -47,8 +47,15 @@ class World:
     kind_names: tuple[str, ...]
     group: tuple[str, ...]  # "initial" or the reinforcement's name
     strength0: np.ndarray
-    cell0: np.ndarray  # flat cell index (entry cell for reinforcements)
+    cell0: np.ndarray  # flat cell index (a reinforcement's own entry cell)
     arrival: np.ndarray  # day index the unit may first enter (0 for initial units)
+    # a reinforcement's entry list: entries[entry_first : entry_first + entry_count], tried
+    # from position entry_offset on, cyclically (empty for initial units)
+    entry_first: np.ndarray
+    entry_count: np.ndarray
+    entry_offset: np.ndarray
+    entries: np.ndarray  # (E,) flat cells: every reinforcement's entry list, one after another
+    edge_cells: np.ndarray  # flat cells on the map edge, in flat order (the last resort)
     firepower: np.ndarray
     attack: np.ndarray
     defence: np.ndarray
@@ -126,7 +133,11 @@ def compile_world(loaded: Loaded) -> World:
     m = loaded.map
     w = m.shape[1]
     r = s.rules
-    slots: dict[str, list] = {k: [] for k in ("side", "kind", "group", "strength", "cell", "day")}
+    slots: dict[str, list] = {
+        k: []
+        for k in ("side", "kind", "group", "strength", "cell", "day", "first", "count", "offset")
+    }
+    entries: list[int] = []
     kinds: list[tuple[int, str]] = []
     occupied: set[int] = set()
 
@@ -135,10 +146,11 @@ def compile_world(loaded: Loaded) -> World:
             kinds.append((side, name))
         return kinds.index((side, name))
 
-    def add(side: int, kind: str, group: str, strength: float, cell: int, day: int) -> None:
-        for key, value in zip(
-            slots, (side, kind_index(side, kind), group, strength, cell, day), strict=True
-        ):
+    def add(
+        side: int, kind: str, group: str, strength: float, cell: int, day: int, entry=(0, 0, 0)
+    ) -> None:
+        values = (side, kind_index(side, kind), group, strength, cell, day, *entry)
+        for key, value in zip(slots, values, strict=True):
             slots[key].append(value)
 
     def listed(cells, side_index: int, path: tuple) -> list[int]:
@@ -183,9 +195,11 @@ def compile_world(loaded: Loaded) -> World:
                 if not entry:
                     raise FieldError((*path, "zone"), f"zone {rf.zone!r} has no cells")
             day = max(0, (rf.date - s.start).days)
-            n = rf.n
+            n, first = rf.n, len(entries)
+            entries.extend(entry)
             for k in range(n):
-                add(side_index, rf.kind, name, rf.men / n, entry[k % len(entry)], day)
+                own = (first, len(entry), k % len(entry))
+                add(side_index, rf.kind, name, rf.men / n, entry[k % len(entry)], day, own)
 
     side = np.array(slots["side"], np.int8)
     kind = np.array(slots["kind"], np.int16)
@@ -237,6 +251,11 @@ def compile_world(loaded: Loaded) -> World:
         strength0=np.array(slots["strength"], np.float64),
         cell0=np.array(slots["cell"], np.int64),
         arrival=np.array(slots["day"], np.int64),
+        entry_first=np.array(slots["first"], np.int64),
+        entry_count=np.array(slots["count"], np.int64),
+        entry_offset=np.array(slots["offset"], np.int64),
+        entries=np.array(entries, np.int64),
+        edge_cells=np.flatnonzero(edge),
         firepower=coefficient("firepower"),
         attack=coefficient("attack"),
         defence=coefficient("defence"),
