@@ -55,8 +55,11 @@ def browser():
         b.close()
 
 
-def open_offline(browser, path: Path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def open_offline(browser, path: Path, width: int = 1280, phone: bool = False):
+    """The page, its console errors and uncaught exceptions as they come, and every
+    network request it tried (all refused). `phone`: a touch screen `width` px wide."""
+    size = {"width": width, "height": 844 if phone else 900}
+    page = browser.new_page(viewport=size, is_mobile=phone, has_touch=phone)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -95,19 +98,116 @@ def test_each_page_draws_offline_without_errors(pages, browser, name, plots):
         page.close()
 
 
-def test_the_replay_slider_advances_the_day(pages, browser):
+ACTIVE = "document.querySelector('.js-plotly-plot').layout.sliders[0].active"
+
+
+def test_the_replay_plays_and_pauses(pages, browser):
     page, errors, _ = open_offline(browser, pages["replay"])
     try:
         title = page.locator(".js-plotly-plot .gtitle").first
         assert title.text_content().startswith("Day 1 ")
         page.get_by_text("▶ play").click()
-        page.wait_for_function(
-            "document.querySelector('.js-plotly-plot').layout.sliders[0].active >= 5",
-            timeout=30_000,
+        page.wait_for_function(f"{ACTIVE} >= 5", timeout=30_000)
+        page.get_by_text("❚❚ pause").click()  # interrupts the animation: no page error
+        page.wait_for_timeout(300)
+        stopped = page.evaluate(ACTIVE)
+        page.wait_for_timeout(600)
+        assert page.evaluate(ACTIVE) == stopped
+        assert title.text_content().startswith(f"Day {stopped + 1} ")
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+def drag_slider(page, to: float) -> None:
+    """Press the slider's grip and drag it with the mouse to `to` (0–1) of its rail."""
+    page.locator(".slider-container").first.scroll_into_view_if_needed()
+    rail = page.locator(".slider-rail-rect").first.bounding_box()
+    grip = page.locator(".slider-grip-rect").first.bounding_box()
+    y = grip["y"] + grip["height"] / 2
+    page.mouse.move(grip["x"] + grip["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(rail["x"] + rail["width"] * to, y, steps=25)
+    page.mouse.up()
+
+
+def log_state(page) -> tuple[list[int], list[str]]:
+    """Each event log row's day and its class ('', 'now' or 'later')."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.side tbody tr')].map(
+            r => [Number(r.cells[0].textContent), r.className])"""
+    )
+
+
+def test_dragging_the_replay_slider_moves_the_day_and_the_event_log(pages, browser):
+    page, errors, _ = open_offline(browser, pages["replay"])
+    try:
+        title = page.locator(".js-plotly-plot .gtitle").first
+        assert all(c == "later" or d == 1 for d, c in log_state(page))  # day 1: all to come
+        page.get_by_text("▶ play").click()
+        page.wait_for_function(f"{ACTIVE} >= 3", timeout=30_000)
+        drag_slider(page, 0.6)  # during play: the drag takes over
+        page.wait_for_timeout(500)
+        assert not errors, errors  # plotly's own slider left the interrupted play unhandled
+        days = log_state(page)
+        first, last = days[0][0], days[-1][0]
+        steps = page.evaluate(ACTIVE.replace(".active", ".steps.length"))
+        drag_slider(page, ((first + last) / 2 - 1) / (steps - 1))  # paused, mid-log
+        page.wait_for_timeout(500)
+        shown = page.evaluate(ACTIVE) + 1
+        assert shown > 3 and title.text_content().startswith(f"Day {shown} ")
+        rows = log_state(page)
+        assert [c for d, c in rows] == [
+            "later" if d > shown else "now" if d == shown else "" for d, _ in rows
+        ]
+        assert any(c == "" for _, c in rows) and any(c == "later" for _, c in rows)
+        side = page.locator(".side").bounding_box()
+        last = page.locator(".side tbody tr:not(.later)").last.bounding_box()
+        assert side["y"] <= last["y"] and last["y"] + last["height"] <= side["y"] + side["height"]
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[dict, dict]]:
+    return [
+        (a, b)
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    ]
+
+
+@pytest.mark.parametrize(("width", "phone"), [(1280, False), (1920, False), (390, True)])
+def test_nothing_covers_the_replay_controls_or_place_labels(pages, browser, width, phone):
+    page, errors, _ = open_offline(browser, pages["replay"], width, phone)
+    try:
+        controls = page.locator(
+            ".updatemenu-button, .slider-group > .slider-label, .slider-rail-rect"
         )
-        # Not paused here: plotly rejects the promise of an interrupted animation without
-        # handling it, which the page would report as an error that is plotly's, not ours.
-        assert not title.text_content().startswith("Day 1 ")
+        boxes = [controls.nth(i).bounding_box() for i in range(controls.count())]
+        assert len(boxes) == 4 and not overlapping(boxes)  # play, pause, day shown, slider
+        if not phone:  # a phone's map is a third as wide: labels placed for 9 px cells crowd
+            labels = page.locator(".js-plotly-plot .scatterlayer .textpoint text")
+            boxes = [labels.nth(i).bounding_box() for i in range(labels.count())]
+            assert len(boxes) == 10 and not overlapping(boxes)
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", ["report", "study", "compare", "replay"])
+def test_a_phone_lays_each_page_out_at_its_own_width(pages, browser, name):
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in (
+        pages[name].read_text()
+    )
+    page, errors, _ = open_offline(browser, pages[name], 390, phone=True)
+    try:  # without the viewport line a phone lays pages out at 980 px and shrinks them
+        assert page.evaluate("document.documentElement.clientWidth") == 390
+        assert page.evaluate("document.body.getBoundingClientRect().width") <= 390
         assert not errors, errors
     finally:
         page.close()

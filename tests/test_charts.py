@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -166,8 +168,27 @@ def test_the_replay_animates_every_day_of_the_run():
         assert frame.data[3].y[0] == result.series["territory"][0, d]
     places = next(t for t in fig.data if t.name == "places")
     assert list(places.text) == list(world.places)
-    rows = replay.event_rows(world, loaded.scenario, result)
-    assert len(rows) == len(result.events)
+    entries = replay.event_entries(world, loaded.scenario, result)
+    assert sum(e.events for e in entries) == len(result.events)  # grouped, none lost
+    assert len(replay.event_rows(world, loaded.scenario, result)) == len(entries)
+
+
+def test_the_event_log_groups_units_that_arrive_together():
+    loaded = load(KURSK, ["days=20"])
+    world = plan(loaded).world(0)
+    result = batch.run(world, [4], trace=True)
+    arrivals = Counter(
+        (day, world.group[i])
+        for day, kind, i in result.event_list(4)
+        if kind == "reinforcement_arrived"
+    )
+    assert max(arrivals.values()) >= 10  # the September build-up: a dozen battalions a day
+    entries = replay.event_entries(world, loaded.scenario, result)
+    for (day, group), n in arrivals.items():
+        (line,) = [e for e in entries if e.day == day and f" of {group}" in e.text]
+        assert line.events == n
+        if n > 1:
+            assert f"{n} battalions of {group} arrive" in line.text
 
 
 def test_figures_are_plotly_figures(study):
@@ -185,3 +206,123 @@ def test_short_labels_are_unique_tails():
         "sides.defender.tempo": "defender.tempo",
         "sides.defender.intelligence": "intelligence",
     }
+
+
+def test_no_chart_reuses_a_colour(study):
+    from sim.viz.compare import overlay
+    from sim.viz.style import OBSERVED, colour
+
+    assert len({colour(i) for i in range(100)} | {OBSERVED}) == 101
+    store, s = study
+    bands = pd.read_parquet(store.path / "summary.parquet")
+    survival = charts.survival_chart(bands, point_labels(s.design), 0.1)
+    lines = [t.line.color for t in survival.data]
+    assert len(lines) == 9 and len(set(lines)) == 9  # point 8 no longer point 0's blue
+    runs = [_run(store, s, p, f"point {p}") for p in range(9)]
+    medians = [t for t in overlay(runs).data if t.name in {r.label for r in runs}]
+    hues = [t.line.color for t in medians] + [OBSERVED]
+    assert len(medians) == 9 and len(set(hues)) == 10
+
+
+def test_heatmap_cells_of_different_colours_never_share_a_label():
+    days = [118.6, 119.0, 119.05, 119.6, 120.0, 120.0]
+    table = pd.DataFrame({"a": [1, 1, 2, 2, 3, 3], "b": [1, 2] * 3, "days": days})
+    (fig,) = charts.outcome_maps(table, ["a", "b"], ["days"], scales={"days": 120})
+    (heat,) = fig.data
+    cells = {}
+    for zs, labels in zip(heat.z, heat.text, strict=True):
+        for z, label in zip(zs, labels, strict=True):
+            cells.setdefault(label, set()).add(z)
+            assert float(label.replace(",", "")) == pytest.approx(z, abs=0.006)
+    assert all(len(zs) == 1 for zs in cells.values()), cells
+    assert (heat.zmin, heat.zmax) == (118.6, 120.0)  # the colour scale's range, on its ends
+    assert list(heat.colorbar.ticktext) == ["118.60", "120.00"]
+    assert "118.60 to 120.00" in fig.layout.title.subtitle.text
+
+
+@pytest.mark.parametrize(
+    ("values", "labels"),
+    [
+        ([0.25, 0.45, 0.95], ["0.25", "0.45", "0.95"]),
+        ([166, 138, 112], ["166", "138", "112"]),
+        ([1288.0, 1290.4], ["1,288", "1,290"]),
+        ([119.0, 119.4, 119.6], ["119.0", "119.4", "119.6"]),
+    ],
+)
+def test_values_get_the_fewest_decimals_that_tell_them_apart(values, labels):
+    fmt = charts.value_format(values)
+    assert [format(v, fmt) for v in values] == labels
+
+
+def _heatmap_of(blocks_: list) -> go.Figure:
+    return next(b for b in blocks_ if isinstance(b, go.Figure) and b.data[0].type == "heatmap")
+
+
+@pytest.fixture(scope="module")
+def study_blocks(study):
+    from sim.analysis.study import summarise
+    from sim.analysis.summary import key_figures
+
+    store, s = study
+    summary = summarise(store, s)
+    world = s.world(0)
+    figures = key_figures(
+        store.territory(0), s.loaded.scenario.start, world.territory0, s.loaded.scenario.report
+    )
+    return summary, blocks(s, summary, figures)
+
+
+def test_the_study_maps_open_on_the_outcome_that_varies_most_for_its_scale(study, study_blocks):
+    from sim.analysis.study import COLLAPSE_MEAN
+    from sim.viz.report import outcome_scales
+
+    _, s = study
+    summary, made = study_blocks
+    heat = _heatmap_of(made)
+    names = [t.name for t in heat.data]
+    table = summary.outcomes
+    world = s.world(0)
+    scales = outcome_scales(table, names, world.territory0, world.days)
+    assert scales[COLLAPSE_MEAN] == world.days and scales["median km² on 2025-03-01"] == 200
+    assert scales["P(hold ≥ 100 km² on 2025-03-01)"] == 1
+    spread = {n: charts.relative_spread(table[n], scales[n]) for n in names}
+    (shown,) = [t.name for t in heat.data if t.visible]
+    assert shown == names[0] and spread[shown] == max(spread.values())
+    assert spread[COLLAPSE_MEAN] < spread[shown]  # 118–120 days of 120 said little
+
+
+def test_a_map_says_when_a_swept_step_starts_after_the_outcomes_date(study_blocks):
+    _, made = study_blocks
+    heat = _heatmap_of(made)
+    (menu,) = heat.layout.updatemenus
+    said = {}
+    for button in menu.buttons:
+        said[button.label] = button.args[1]["title.subtitle.text"]
+    warning = "intelligence is swept only from 2025-03-02 on"
+    for date in ("2025-01-31", "2025-03-01"):
+        assert warning in said[f"median km² on {date}"]
+        assert f"the outcome on {date} cannot depend on it" in said[f"median km² on {date}"]
+    assert warning not in said["median km² on 2025-04-30"]
+    assert warning not in said["days above threshold (mean)"]  # not measured on a date
+    assert heat.layout.title.subtitle.text == said[menu.buttons[0].label]
+
+
+def test_sobol_bars_say_when_a_swept_step_starts_after_the_outcomes_date():
+    import datetime as dt
+
+    sens = pd.DataFrame(
+        {
+            "outcome": ["median km² on 2025-01-31"] * 2 + ["fallen by the end (share)"] * 2,
+            "parameter": ["sides.attacker.tempo", "sides.defender.intelligence"] * 2,
+            "S1": [0.7, 0.0, 0.5, 0.2],
+            "S1_conf": [0.05, 0.01, 0.05, 0.02],
+            "ST": [0.8, 0.0, 0.6, 0.3],
+            "ST_conf": [0.06, 0.01, 0.06, 0.03],
+        }
+    )
+    steps = {"sides.defender.intelligence": dt.date(2025, 3, 2)}
+    dates = {"median km² on 2025-01-31": dt.date(2025, 1, 31)}
+    fig = charts.sobol_chart(sens, ["fallen by the end (share)"], dates, steps)
+    first, second = fig.layout.updatemenus[0].buttons
+    assert first.label == "fallen by the end (share)" and not first.args[1]["title.subtitle.text"]
+    assert "intelligence is swept only from 2025-03-02" in second.args[1]["title.subtitle.text"]

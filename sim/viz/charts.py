@@ -6,6 +6,7 @@ the report, `sim compare` and the app put the same figures on their pages.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Sequence
 
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from sim.viz.style import HOLDING, TERRITORY, colour, finish, rgba
+from sim.viz.style import HOLDING, TERRITORY, colour, finish, rgba, short_labels
 
 BANDS = (("q10", "q90", 0.15, "80% band"), ("q25", "q75", 0.3, "50% band"))
 
@@ -146,58 +147,179 @@ def _menu(buttons: list[dict]) -> list[dict]:
     return [{"buttons": buttons, "x": 1, "xanchor": "right", "y": 1.08, "yanchor": "bottom"}]
 
 
+def relative_spread(values: Sequence[float], scale: float) -> float:
+    """How much an outcome varies across design points for its scale: (max − min) / scale,
+    missing values left out; 0 when nothing is left or the scale is 0. The report opens its
+    maps on the outcome where this is largest."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v) or not scale:
+        return 0.0
+    return float((v.max() - v.min()) / abs(scale))
+
+
+def by_spread(outcomes: pd.DataFrame, names: list[str], scales: dict[str, float]) -> list[str]:
+    """Outcomes by `relative_spread` across the points, largest first (ties keep their
+    order): an outcome every point shares tells nothing, so it comes last."""
+    spread = {n: relative_spread(outcomes[n], scales.get(n, 0.0)) for n in names}
+    return sorted(names, key=lambda n: -spread[n])
+
+
+def _canonical(v: float) -> float:
+    return float(f"{v:.12g}")  # the same value reached by two float paths is one value
+
+
+def value_format(values: Sequence[float]) -> str:
+    """A format with the fewest decimals (at least two significant digits) that writes
+    different values differently: cells of different colours never show the same label."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return ",.0f"
+    distinct = {_canonical(x) for x in v}
+    top = float(np.abs(v).max())
+    first = max(0, 1 - int(np.floor(np.log10(top)))) if top else 0
+    for decimals in range(first, 13):
+        if len({f"{x:.{decimals}f}" for x in distinct}) == len(distinct):
+            return f",.{decimals}f"
+    return ",.12f"
+
+
+def _label(v: float, fmt: str) -> str:
+    return "–" if not np.isfinite(v) else format(v, fmt)
+
+
+def _steps_note(name: str, pair: Sequence[str], dates: dict, steps: dict) -> list[str]:
+    """'intelligence is swept only from 2025-03-02 on: …' for each parameter of the pair whose
+    swept step starts after the date the outcome is measured on."""
+    when = dates.get(name)
+    short = short_labels(list(pair))
+    return [
+        f"{short[p]} is swept only from {steps[p]} on: the outcome on {when} cannot depend on it"
+        for p in pair
+        if when is not None and p in steps and steps[p] > when
+    ]
+
+
+def _heatmap(z: pd.DataFrame, name: str, visible: bool) -> go.Heatmap:
+    """The means of one outcome over two parameters' levels, each cell labelled with its value
+    and the colour bar's ends with the range it spans."""
+    values = z.to_numpy(dtype=float)
+    fmt = value_format(values.ravel())
+    finite = values[np.isfinite(values)]
+    ends: dict = {}
+    if len(finite):  # an outcome no point reached (e.g. a median collapse day) has none
+        lo, hi = float(finite.min()), float(finite.max())
+        ends = {"zmin": lo, "zmax": hi, "tickvals": [lo, hi]}
+        ends["ticktext"] = [_label(lo, fmt), _label(hi, fmt)]
+    ticks = {k: ends.pop(k) for k in ("tickvals", "ticktext") if k in ends}
+    return go.Heatmap(
+        x=[str(v) for v in z.columns],
+        y=[str(v) for v in z.index],
+        z=values,
+        **ends,
+        colorscale="Viridis",
+        colorbar={"title": {"text": name, "side": "right"}, **ticks},
+        text=[[_label(v, fmt) for v in row] for row in values],
+        texttemplate="%{text}",
+        hovertemplate=f"%{{x}}, %{{y}}: %{{z:{fmt}}}<extra>{_plotly_safe(name)}</extra>",
+        visible=visible,
+        name=name,
+    )
+
+
+def _plotly_safe(text: str) -> str:
+    """Text for a hover template, where braces and % mean something to plotly."""
+    return text.replace("%", "%%").replace("{", "(").replace("}", ")")
+
+
+def _points(outcomes: pd.DataFrame, a: str, b: str, name: str, visible: bool) -> go.Scatter:
+    values = outcomes[name].to_numpy(dtype=float)
+    return go.Scatter(
+        x=outcomes[a],
+        y=outcomes[b],
+        mode="markers",
+        marker={
+            "color": values,
+            "colorscale": "Viridis",
+            "showscale": True,
+            "size": 9,
+            "colorbar": {"title": {"text": name, "side": "right"}},
+        },
+        visible=visible,
+        name=name,
+    )
+
+
+def _subtitle(values: np.ndarray, scale: float | None, notes: list[str]) -> str:
+    """What the colours span (and what share of the outcome's scale that is) and, for an
+    outcome measured before a swept step, which parameter cannot move it."""
+    finite = values[np.isfinite(values)]
+    lines = []
+    if len(finite):
+        fmt = value_format(finite)
+        span = f"Colours span {_label(finite.min(), fmt)} to {_label(finite.max(), fmt)}"
+        if scale:
+            share = relative_spread(finite, scale)
+            whole = _label(scale, value_format([scale]))
+            span += f", {share * 100:.2g}% of the outcome's scale (0 to {whole})"
+            span += "; the menu lists outcomes by that share, largest first"
+        lines.append(span)
+    lines += notes
+    return "<br>".join(_plotly_text(x) for x in lines)
+
+
+def _plotly_text(text: str) -> str:
+    """Plotly reads <br>, <b>… in its text: user text shows as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def outcome_maps(
     outcomes: pd.DataFrame,
     parameters: list[str],
     names: list[str],
     grid: bool = True,
     limit: int = 3,
+    scales: dict[str, float] | None = None,
+    dates: dict[str, dt.date] | None = None,
+    steps: dict[str, dt.date] | None = None,
 ) -> list[go.Figure]:
     """An outcome over each pair of swept parameters (the first `limit` pairs), chosen from a
     menu: a heatmap of means over the other parameters for a grid, coloured points for
-    sampled designs."""
+    sampled designs. Given `scales`, the menu lists outcomes by `by_spread` and opens on the
+    one that varies most; else in the order of `names`. Under the title: the range the
+    colours span (and its share of the outcome's scale), and which parameter of the pair is
+    swept only from a step (`steps`) after the outcome's date (`dates`), so cannot move it."""
+    names = by_spread(outcomes, names, scales) if scales else names
+    scales, dates, steps = scales or {}, dates or {}, steps or {}
     figures = []
     for a, b in itertools.islice(itertools.combinations(parameters, 2), limit):
         fig = go.Figure()
-        buttons = []
+        buttons, subtitles = [], []
         for i, name in enumerate(names):
             if grid:
-                z = outcomes.pivot_table(index=b, columns=a, values=name, aggfunc="mean")
-                trace = go.Heatmap(
-                    x=[str(v) for v in z.columns],
-                    y=[str(v) for v in z.index],
-                    z=z.to_numpy(),
-                    colorscale="Viridis",
-                    colorbar={"title": {"text": name, "side": "right"}},
-                    texttemplate="%{z:.3g}",
-                    visible=i == 0,
-                    name=name,
+                z = outcomes.pivot_table(
+                    index=b, columns=a, values=name, aggfunc="mean", dropna=False
                 )
+                fig.add_trace(_heatmap(z, name, i == 0))
+                values = z.to_numpy(dtype=float)
             else:
-                trace = go.Scatter(
-                    x=outcomes[a],
-                    y=outcomes[b],
-                    mode="markers",
-                    marker={
-                        "color": outcomes[name],
-                        "colorscale": "Viridis",
-                        "showscale": True,
-                        "size": 9,
-                        "colorbar": {"title": {"text": name, "side": "right"}},
-                    },
-                    visible=i == 0,
-                    name=name,
-                )
-            fig.add_trace(trace)
+                fig.add_trace(_points(outcomes, a, b, name, i == 0))
+                values = outcomes[name].to_numpy(dtype=float)
+            notes = _steps_note(name, (a, b), dates, steps)
+            subtitles.append(_subtitle(values.ravel(), scales.get(name), notes))
             buttons.append(
                 {
                     "label": name,
                     "method": "update",
-                    "args": [{"visible": [j == i for j in range(len(names))]}],
+                    "args": [
+                        {"visible": [j == i for j in range(len(names))]},
+                        {"title.subtitle.text": subtitles[-1]},
+                    ],
                 }
             )
         finish(fig, f"Outcome over {a} × {b}", b, x=a, updatemenus=_menu(buttons))
-        fig.update_layout(margin={"t": 120})
+        fig.update_layout(title_subtitle_text=subtitles[0], margin={"t": 150})
         if grid:  # levels, not a scale: dates and numbers shown as the design's values
             fig.update_xaxes(type="category")
             fig.update_yaxes(type="category")
@@ -205,11 +327,19 @@ def outcome_maps(
     return figures
 
 
-def sobol_chart(sensitivity: pd.DataFrame) -> go.Figure:
-    """First-order and total Sobol indices per parameter with 95% intervals, per outcome."""
+def sobol_chart(
+    sensitivity: pd.DataFrame,
+    order: Sequence[str] = (),
+    dates: dict[str, dt.date] | None = None,
+    steps: dict[str, dt.date] | None = None,
+) -> go.Figure:
+    """First-order and total Sobol indices per parameter with 95% intervals, per outcome, from
+    a menu in `order` (outcomes it leaves out follow); under the title, the parameters swept
+    only from a step after the outcome's date, whose indices are 0 by construction."""
     fig = go.Figure()
-    outcomes = list(dict.fromkeys(sensitivity["outcome"]))
-    buttons = []
+    present = list(dict.fromkeys(sensitivity["outcome"]))
+    outcomes = [o for o in order if o in present] + [o for o in present if o not in order]
+    buttons, subtitles = [], []
     for i, name in enumerate(outcomes):
         one = sensitivity[sensitivity["outcome"] == name]
         for index, hue in (("S1", colour(0)), ("ST", colour(1))):
@@ -223,11 +353,16 @@ def sobol_chart(sensitivity: pd.DataFrame) -> go.Figure:
                     visible=i == 0,
                 )
             )
+        notes = _steps_note(name, list(one["parameter"]), dates or {}, steps or {})
+        subtitles.append("<br>".join(_plotly_text(n) for n in notes))
         buttons.append(
             {
                 "label": name,
                 "method": "update",
-                "args": [{"visible": list(np.repeat(np.arange(len(outcomes)) == i, 2))}],
+                "args": [
+                    {"visible": list(np.repeat(np.arange(len(outcomes)) == i, 2))},
+                    {"title.subtitle.text": subtitles[-1]},
+                ],
             }
         )
     finish(
@@ -238,5 +373,5 @@ def sobol_chart(sensitivity: pd.DataFrame) -> go.Figure:
         barmode="group",
         updatemenus=_menu(buttons),
     )
-    fig.update_layout(margin={"t": 120})
+    fig.update_layout(title_subtitle_text=subtitles[0] if subtitles else "", margin={"t": 150})
     return fig

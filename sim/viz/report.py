@@ -6,17 +6,24 @@ Figures come from `sim.analysis` summaries only; all user text is escaped.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
 
 from sim import __version__
-from sim.analysis.study import COLLAPSE_MEAN, Summary, summarise
+from sim.analysis.study import COLLAPSE_MEAN, COLLAPSE_MEDIAN, FALLEN, Summary, summarise
 from sim.analysis.summary import KeyFigures, key_figures
 from sim.experiment.design import Design
 from sim.experiment.execute import Study
 from sim.experiment.store import ResultsDir, StoreError
-from sim.viz.charts import fan_selector, outcome_maps, sobol_chart, survival_chart
+from sim.viz.charts import (
+    by_spread,
+    fan_selector,
+    outcome_maps,
+    sobol_chart,
+    survival_chart,
+)
 from sim.viz.page import Block, Table, page
 from sim.viz.style import short_labels
 
@@ -61,6 +68,39 @@ def outcomes_table(outcomes: pd.DataFrame, limit: int = 200) -> Table:
     return Table(f"Outcomes per design point{more}", header, rows)
 
 
+DATED = re.compile(r" on (\d{4}-\d{2}-\d{2})\)?$")  # 'median km² on 2025-03-01', 'P(… on …)'
+
+
+def outcome_dates(names: list[str]) -> dict[str, dt.date]:
+    """The date each outcome is measured on, for those named '… on YYYY-MM-DD' (key dates
+    and thresholds, see `sim.analysis.study.outcomes`)."""
+    found = {n: DATED.search(n) for n in names}
+    return {n: dt.date.fromisoformat(m.group(1)) for n, m in found.items() if m}
+
+
+def swept_steps(design: Design) -> dict[str, dt.date]:
+    """The schedule step each swept parameter sets (`from:` in the sweep): before it, every
+    point runs the same inputs, so nothing measured earlier can depend on the parameter."""
+    return {a.name: a.step for a in design.axes if a.step is not None}
+
+
+def outcome_scales(outcomes: pd.DataFrame, names: list[str], km2: float, days: int) -> dict:
+    """The full scale of each outcome: 1 for shares and probabilities, the salient at the
+    start for km², the run's length for days; else the largest value seen."""
+    scales = {}
+    for n in names:
+        if n == FALLEN or n.startswith("P("):
+            scales[n] = 1.0
+        elif n in (COLLAPSE_MEDIAN, COLLAPSE_MEAN):
+            scales[n] = float(days)
+        elif "km²" in n:
+            scales[n] = km2
+        else:
+            top = outcomes[n].abs().max()
+            scales[n] = float(top) if np.isfinite(top) else 0.0
+    return scales
+
+
 def blocks(study: Study, summary: Summary, figures: KeyFigures) -> list[Block]:
     """The report's content, top to bottom."""
     s, d = study.loaded.scenario, study.design
@@ -77,12 +117,24 @@ def blocks(study: Study, summary: Summary, figures: KeyFigures) -> list[Block]:
     out.append(survival_chart(summary.bands, labels, s.report.collapse_fraction))
     if d.points > 1:
         out.append(outcomes_table(summary.outcomes))
-        names = [c for c in summary.outcomes.columns if c not in d.table.columns]
-        names.sort(key=lambda n: n != COLLAPSE_MEAN)  # shown first: defined even when few fall
-        params = [a.name for a in d.axes if summary.outcomes[a.name].nunique() > 1]
-        out.extend(outcome_maps(summary.outcomes, params, names, grid=d.kind == "grid"))
-        if d.kind == "sobol" and len(summary.sensitivity):
-            out.append(sobol_chart(summary.sensitivity))
+        out.extend(_sweep_charts(study, summary))
+    return out
+
+
+def _sweep_charts(study: Study, summary: Summary) -> list[Block]:
+    """The maps of outcomes over pairs of parameters, opening on the outcome that varies most,
+    and Sobol indices for a Sobol design."""
+    d, table = study.design, summary.outcomes
+    names = [c for c in table.columns if c not in d.table.columns]
+    world = study.world(0)
+    scales = outcome_scales(table, names, world.territory0, world.days)
+    names = by_spread(table, names, scales)  # the maps open on the outcome that varies most
+    dates, steps = outcome_dates(names), swept_steps(d)
+    params = [a.name for a in d.axes if table[a.name].nunique() > 1]
+    grid = d.kind == "grid"
+    out: list[Block] = list(outcome_maps(table, params, names, grid, 3, scales, dates, steps))
+    if d.kind == "sobol" and len(summary.sensitivity):
+        out.append(sobol_chart(summary.sensitivity, names, dates, steps))
     return out
 
 
@@ -114,6 +166,6 @@ def build(store: ResultsDir, study: Study, summary: Summary) -> KeyFigures:
         "salient at start": f"{world.territory0:,.0f} km²",
         "version": __version__,
     }
-    html = page(scenario.name, scenario.description, meta, blocks(study, summary, figures))
+    html = page(study.label.text, scenario.description, meta, blocks(study, summary, figures))
     store.write_report(html)
     return figures
