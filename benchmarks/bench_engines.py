@@ -92,13 +92,18 @@ def memory(path: Path, totals: list[int], chunk: int) -> None:
     print(f"\npeak memory of `sim run` ({path.stem}, chunk {chunk}):")
     with tempfile.TemporaryDirectory() as out:  # warm-up: first-call allocations not counted
         run_study(
-            plan(load(path, [f"replicates={chunk}"])), Path(out), "batch", chunk, progress=False
+            plan(load(path, [f"replicates={chunk}"])),
+            Path(out),
+            "batch",
+            chunk,
+            workers=1,
+            progress=False,
         )
     for total in totals:
         loaded = load(path, [f"replicates={total}"])
         with tempfile.TemporaryDirectory() as out:
             tracemalloc.start()
-            run_study(plan(loaded), Path(out), "batch", chunk, progress=False)
+            run_study(plan(loaded), Path(out), "batch", chunk, workers=1, progress=False)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         print(f"  {total:>6} replicates: peak {peak / 2**20:7.1f} MiB")

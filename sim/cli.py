@@ -9,27 +9,66 @@ from pathlib import Path
 
 import click
 
-from sim.scenario.load import ScenarioError, load
-from sim.scenario.schema import json_schema
-
+# Modules are imported inside the commands: `sim --help` stays quick, and a Ctrl-C while they
+# load is handled like any other (one line, exit 130).
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+
+# What bad input raises: one line and exit code 2 (named, so the modules need not be loaded)
+BAD_INPUT = {
+    "sim.scenario.load.ScenarioError",
+    "sim.experiment.store.StoreError",
+    "sim.experiment.execute.ClusterError",
+}
+
+
+def _bad_input(exc: BaseException) -> bool:
+    return any(f"{c.__module__}.{c.__qualname__}" in BAD_INPUT for c in type(exc).__mro__)
 
 
 def bad_input_exits(func):
-    """Every ScenarioError (and store refusal) becomes one line on stderr and exit code 2."""
+    """Bad input (a scenario error, a store refusal, an unusable cluster) becomes one line on
+    stderr and exit code 2; Ctrl-C one line and exit code 130, whenever it comes."""
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        from sim.experiment.execute import ClusterError
-        from sim.experiment.store import StoreError
-
         try:
             return func(*args, **kwargs)
-        except (ScenarioError, StoreError, ClusterError) as exc:
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            if not _bad_input(exc):
+                raise
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)
 
     return wrapper
+
+
+class Salient(click.Group):
+    """The `sim` group; it keeps the words of the command line, so that a hint can repeat
+    them (e.g. how to resume an interrupted run)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # before a command's own handler (click says "Aborted!")
+            click.echo("\ninterrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+def _command_line(drop: tuple[str, ...] = ()) -> str:
+    """This invocation as the user would type it again, without the flags in `drop`."""
+    import shlex
+
+    argv = click.get_current_context().meta.get("argv", [])
+    return shlex.join(["sim", *(a for a in argv if a not in drop)])
 
 
 overrides = click.option(
@@ -58,7 +97,7 @@ def output(default: str):
     )
 
 
-@click.group()
+@click.group(cls=Salient)
 @click.version_option(package_name="salient")
 def main() -> None:
     """Salient: Monte Carlo territory-loss curves of a salient under pressure."""
@@ -72,8 +111,10 @@ def validate(scenario: Path, sets: tuple[str, ...]) -> None:
     """Check a scenario or study file (schema, map, unit placement, sweep) without running it:
     everything `sim run` checks before it runs."""
     from sim.experiment import execute
+    from sim.scenario import shipped
+    from sim.scenario.load import load
 
-    study = execute.plan(load(scenario, sets))
+    study = execute.plan(load(shipped.find(scenario), sets))
     s, d, world = study.loaded.scenario, study.design, study.world(0)
     h, w = world.shape
     click.echo(
@@ -86,6 +127,8 @@ def validate(scenario: Path, sets: tuple[str, ...]) -> None:
 @main.command()
 def schema() -> None:
     """Print the scenario JSON Schema (for editors)."""
+    from sim.scenario.schema import json_schema
+
     click.echo(json.dumps(json_schema(), indent=2))
 
 
@@ -98,24 +141,31 @@ def schema() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default="results",
     show_default=True,
-    help="Folder that receives <name>-<hash>/.",
+    help="Folder that receives <name>[-<label>]-<hash>/.",
+)
+@click.option(
+    "--label",
+    metavar="TEXT",
+    help="Name this run (folder, report, comparisons); default: its --set overrides.",
 )
 @click.option(
     "--engine",
     type=click.Choice(["batch", "reference"]),
     default="batch",
     show_default=True,
-    help="batch: numpy (fast); reference: the Mesa model.",
+    help="batch: all replicates at once, compiled (fast); reference: the Mesa model, one "
+    "replicate at a time. Both give the same numbers.",
 )
 @click.option("--chunk", type=click.IntRange(1, 100_000), help="Replicates per task.")
 @click.option(
     "--workers",
     type=click.IntRange(1, 1024),
-    help="Local worker processes (default: all cores; 1 runs in this process).",
+    help="Local worker processes; 1 runs in this process. Default: this process when the "
+    "work is small, all cores when starting them pays.",
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://host:8786.")
 @click.option("--dry-run", is_flag=True, help="Print the design and an estimate; run nothing.")
-@click.option("--fresh", is_flag=True, help="Discard earlier parts of this scenario first.")
+@click.option("--fresh", is_flag=True, help="Discard this scenario's earlier results first.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @overrides
 @bad_input_exits
@@ -124,6 +174,7 @@ def run(
     replicates: int | None,
     seed: int | None,
     out: Path,
+    label: str | None,
     engine: str,
     chunk: int | None,
     workers: int | None,
@@ -133,9 +184,13 @@ def run(
     quiet: bool,
     sets: tuple[str, ...],
 ) -> None:
-    """Run a scenario's (or a study's) Monte Carlo replicates into results/<name>-<hash>/."""
+    """Run a scenario's (or a study's) Monte Carlo replicates into a results folder."""
     from sim.experiment import execute
+    from sim.experiment.store import Label
+    from sim.scenario import shipped
+    from sim.scenario.load import load
 
+    scenario = shipped.find(scenario)
     loaded = load(scenario, sets)
     extra = [f"seed={seed}"] * (seed is not None)
     if replicates is not None:
@@ -143,21 +198,38 @@ def run(
         extra.append(f"{where}={replicates}")
     if extra:
         loaded = load(scenario, [*sets, *extra])
-    study = execute.plan(loaded)
-    workers = workers or execute.default_workers()
+    overrides = (*sets, *[f"seed={seed}"] * (seed is not None))  # what makes another run
+    study = execute.plan(loaded, Label(loaded.scenario.name, overrides, label or ""))
     if dry_run:
-        _print_plan(study, engine, workers, scheduler)
+        _print_plan(study, engine, workers or execute.default_workers(), scheduler)
         return
     try:
-        store = execute.run_study(
-            study, out, engine, chunk, fresh, workers, scheduler, progress=not quiet
-        )
+        outcome = execute.run_study(
+            study, out, engine, chunk, fresh, workers, scheduler, progress=not quiet,
+            say=lambda text: click.echo(text, err=True),
+        )  # fmt: skip
     except KeyboardInterrupt:
+        again = _command_line(drop=("--fresh",))
+        click.echo(f"\ninterrupted: finished runs are kept; to resume, run: {again}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if not outcome.ran:
+        made = " and ".join(outcome.store.engines())
         click.echo(
-            "\ninterrupted: finished tasks are kept; run the same command to resume", err=True
+            f"All {study.design.runs:,} runs are already in {outcome.store.path} (made by the "
+            f"{made} engine; both engines give the same numbers by contract): nothing to run. "
+            "To run them again, add --fresh.",
+            err=True,
         )
-        sys.exit(130)
-    _finish(store, study, engine)
+    _finish(outcome.store, study)
+
+
+def _duration(seconds: float) -> str:
+    """'about 4 s', 'about 12 min', 'about 3.5 h'."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
 def _print_plan(study, engine: str, workers: int, scheduler: str | None) -> None:
@@ -167,27 +239,29 @@ def _print_plan(study, engine: str, workers: int, scheduler: str | None) -> None
     slots = 1 if scheduler else workers
     guess = execute.estimate(study, engine, slots)
     where = (
-        "of one worker's time (divide by the cluster's)" if scheduler else f"on {slots} worker(s)"
+        "of one worker's time (divide by the cluster's)"
+        if scheduler
+        else f"on {plural(slots, 'worker')}"
     )
+    d = study.design
     click.echo(
-        f"\n{study.design.runs:,} runs of {study.loaded.scenario.days} days ({engine} engine); "
-        f"about {guess.seconds / 60:,.1f} min {where} and {guess.bytes / 1e6:,.1f} MB on disk"
+        f"\n{plural(d.runs, 'run')} of {plural(study.loaded.scenario.days, 'day')} "
+        f"({engine} engine); {_duration(guess.seconds)} {where} and "
+        f"{guess.bytes / 1e6:,.1f} MB on disk"
     )
 
 
-def _finish(store, study, engine: str) -> None:
+def _finish(store, study) -> None:
     """Summarise, write the report, print the key figures (or the study's table)."""
-    import pandas as pd
-
     from sim.analysis.study import effect_ranges
     from sim.viz.report import key_table_rows, write
-    from sim.viz.style import short_labels
 
     summary, figures = write(store, study)
     s, d, world = study.loaded.scenario, study.design, study.world(0)
+    engines = " and ".join(store.engines())
     click.echo(
-        f"\n{s.name}: salient {world.territory0:,.0f} km² on {s.start}, "
-        f"{d.points} point(s) × {d.replicates} runs ({engine} engine)"
+        f"\n{study.label.text}: salient {world.territory0:,.0f} km² on {s.start}, "
+        f"{plural(d.points, 'point')} × {plural(d.replicates, 'run')} ({engines} engine)"
     )
     if d.points == 1:
         rows = key_table_rows(figures)
@@ -195,20 +269,58 @@ def _finish(store, study, engine: str) -> None:
         for a, b in rows:
             click.echo(f"  {a:<{width}}  {b}")
     else:
-        with pd.option_context("display.width", 200, "display.max_columns", 50):
-            short = short_labels([a.name for a in d.axes])
-            table = summary.outcomes.head(40).rename(columns=short)
-            click.echo(table.to_string(index=False, float_format="{:.3g}".format))
-            if d.kind == "grid":
-                click.echo(
-                    "\nHow far each input moves each outcome (max − min of its main effect):"
-                )
-                ranges = effect_ranges(summary.sensitivity).rename(columns=short)
-                click.echo(ranges.to_string(float_format="{:.3g}".format))
-            elif len(summary.sensitivity):
-                click.echo("\nSobol indices (95% intervals):")
-                click.echo(summary.sensitivity.to_string(index=False, float_format="{:.3f}".format))
+        click.echo(study_table(summary.outcomes, d))
+        if d.kind == "grid":
+            click.echo("\nHow far each input moves each outcome (max − min of its main effect):")
+            ranges = effect_ranges(summary.sensitivity).rename(columns=short_names(d))
+            click.echo(ranges.to_string(float_format="{:.3g}".format))
+        elif len(summary.sensitivity):
+            click.echo("\nSobol indices (95% intervals):")
+            click.echo(summary.sensitivity.to_string(index=False, float_format="{:.3f}".format))
     click.echo(f"\nresults: {store.path}\nreport:  {store.path / 'report.html'}")
+
+
+def short_names(design) -> dict[str, str]:
+    from sim.viz.style import short_labels
+
+    return short_labels([a.name for a in design.axes])
+
+
+def study_table(outcomes, design, width: int = 100, rows: int = 40) -> str:
+    """The outcomes of a study's points as text at most `width` wide: short headers, the
+    collapse day said in words where most runs never fell, and as many outcome columns as
+    fit (the rest are named as left out)."""
+    from sim.analysis.study import COLLAPSE_MEDIAN, FALLEN
+
+    table = outcomes.head(rows).copy()
+    median = table[COLLAPSE_MEDIAN].astype(object)
+    never = table[median.isna()][FALLEN]
+    median[median.isna()] = [f"not reached in {1 - f:.0%}" for f in never]
+    table[COLLAPSE_MEDIAN] = [v if isinstance(v, str) else f"{v:.0f}" for v in median]
+    table = table.rename(columns={**short_names(design), **_SHORT_OUTCOMES}).rename(
+        columns=lambda c: c.replace("median km² on ", "km² ").replace("P(hold ≥ ", "P(≥ ")
+    )
+    shown = list(table.columns)
+    text = table.to_string(index=False, float_format="{:.3g}".format)
+    while max(map(len, text.splitlines())) > width and len(shown) > 2:
+        shown.pop()
+        text = table[shown].to_string(index=False, float_format="{:.3g}".format)
+    notes = []
+    if len(shown) < len(table.columns):
+        cut = len(table.columns) - len(shown)
+        notes.append(f"{plural(cut, 'more column')} ({', '.join(table.columns[len(shown) :])})")
+    if len(outcomes) > rows:
+        notes.append(f"{plural(len(outcomes) - rows, 'more point')}")
+    if notes:
+        text += f"\n… {' and '.join(notes)}: see outcomes.parquet and the report"
+    return text
+
+
+_SHORT_OUTCOMES = {
+    "collapse day (median)": "collapse day",
+    "days above threshold (mean)": "days held (mean)",
+    "fallen by the end (share)": "fallen",
+}
 
 
 @main.command()
@@ -240,9 +352,9 @@ def _run_of(spec: str, letter: str):
     point = int(tail)
     if point >= study.design.points:
         raise StoreError(f"{spec}: no design point {point} (it has {study.design.points})")
-    about = f"{store.path.name}, point {point}"
+    about = study.label.text
     if study.design.points > 1:
-        about += f": {point_labels(study.design)[point]}"
+        about += f", point {point}: {point_labels(study.design)[point]}"
     reps = np.array(sorted(store.covered(point)))
     if not len(reps):
         raise StoreError(f"{spec}: no finished runs of point {point}")
@@ -262,6 +374,13 @@ def compare(sources: tuple[str, ...], output: Path) -> None:
     if len(sources) > len(letters):
         raise click.UsageError(f"at most {len(letters)} sources")
     runs = [_run_of(s, letters[i]) for i, s in enumerate(sources)]
+    scenarios = list(dict.fromkeys(r.study.name for r in runs))
+    if len(scenarios) > 1:
+        click.echo(
+            f"warning: these runs are of different scenarios ({', '.join(scenarios)}): their "
+            "differences mix the scenarios' inputs with chance",
+            err=True,
+        )
     write_page(output, compare_page(runs))
     click.echo(f"compare: {output}")
 
@@ -286,8 +405,11 @@ def replay(
     from sim.experiment import design, execute
     from sim.experiment.store import StoreError, write_page
     from sim.model import batch
+    from sim.scenario import shipped
+    from sim.scenario.load import load
     from sim.viz.replay import replay_page
 
+    scenario = shipped.find(scenario)
     loaded = load(scenario, [*sets, *([f"seed={seed}"] * (seed is not None))])
     study = execute.plan(loaded)
     if point >= study.design.points:
@@ -302,7 +424,13 @@ def replay(
 
 @main.command()
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8765,
+    show_default=True,
+    help="Port of the app's web page.",
+)
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -311,13 +439,17 @@ def replay(
 )
 @bad_input_exits
 def app(scenario: Path | None, port: int, host: str) -> None:
-    """The classroom app: one run of the Mesa model with sliders, in the browser."""
+    """The classroom app: one run of the Mesa model with sliders, in the browser.
+
+    SCENARIO is a file, or the name of a shipped scenario (kursk_2024); default: the
+    classroom salient."""
     import os
-    import subprocess
 
     from sim.experiment.execute import compile_checked
+    from sim.scenario import shipped
+    from sim.scenario.load import load
 
-    path = scenario or Path(__file__).parent.parent / "scenarios" / "classroom_small.yaml"
+    path = shipped.find(scenario or "classroom_small")
     compile_checked(load(path))  # bad input stops here, with its one line
     env = {
         **os.environ,
@@ -326,11 +458,10 @@ def app(scenario: Path | None, port: int, host: str) -> None:
     }
     command = [sys.executable, "-m", "solara", "run", "sim.app", "--production"]
     command += ["--host", host, "--port", str(port), "--no-open", "--log-level", "warning"]
-    click.echo(f"Salient classroom app: http://{host}:{port}   (Ctrl-C stops it)", err=False)
-    try:
-        sys.exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        sys.exit(0)
+    click.echo(f"Salient classroom app: http://{host}:{port}   (Ctrl-C stops it)")
+    sys.stdout.flush()
+    # The server replaces this process: a signal that stops `sim app` stops the server.
+    os.execve(sys.executable, command, env)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ input (one message with file, line and field; exit code 2; results already writt
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -249,37 +250,138 @@ def test_rerun_with_another_chunk_neither_duplicates_nor_loses_runs(tmp_path):
     pd.testing.assert_frame_equal(series, ResultsDir(other).series())
 
 
-def test_ctrl_c_keeps_finished_tasks_and_the_rerun_completes(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_keeps_finished_tasks_and_the_rerun_completes(tmp_path, workers):
+    """Ctrl-C in the middle of the compiled engine: one line, exit 130, parts kept, and the
+    hint repeats the command without --fresh (which would throw the parts away)."""
     import signal
     import time
 
     exe = str(Path(sys.executable).with_name("sim"))
     args = [
-        exe,
-        "run",
-        str(CLASSROOM),
-        "--replicates",
-        "400",
-        "--chunk",
-        "20",
-        "--quiet",
-        "--out",
-        str(tmp_path),
-    ]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        exe, "run", str(CLASSROOM), "--replicates", "400", "--chunk", "20", "--quiet", "--out",
+        str(tmp_path), "--workers", workers,
+    ]  # fmt: skip
+    proc = subprocess.Popen([*args, "--fresh"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob("*/series/part-*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
+    err = err.decode()
     assert proc.returncode == 130, err
-    assert "Traceback" not in err and "run the same command to resume" in err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err and "Error" not in err, err
+    assert err.strip().startswith("interrupted: finished runs are kept; to resume, run: sim run")
+    assert "--fresh" not in err
     assert subprocess.run(args, capture_output=True, text=True).returncode == 0
     (folder,) = tmp_path.iterdir()
     from sim.experiment.store import ResultsDir
 
     counts = ResultsDir(folder).series(["point", "replicate", "day"]).groupby("replicate").size()
     assert sorted(counts.index) == list(range(400)) and (counts == 120).all()
+
+
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "run", str(CLASSROOM), "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.6)  # loading its modules: before this was click's "Aborted!", exit 1
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().startswith("interrupted") and err.strip().count("\n") == 0, err
+
+
+def test_fresh_removes_what_was_derived_from_the_old_runs(classroom_run, tmp_path):
+    from sim.experiment.execute import plan
+    from sim.experiment.store import DERIVED, ResultsDir
+    from sim.scenario.load import load
+
+    _, folder, _ = classroom_run
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    study = plan(load(CLASSROOM, ["replicates=30"]))
+    s = study.loaded.scenario
+    resolved = s.model_dump(mode="json", by_alias=True)
+    store = ResultsDir.open(tmp_path, s.name, resolved, study.design.table, s.seed, "batch", True)
+    store.close()
+    assert store.path == copy  # the same folder, started over
+    assert not any((copy / name).exists() for name in DERIVED)
+    assert not list(copy.glob("*/part-*.parquet"))
+
+
+def test_a_run_already_made_by_the_other_engine_says_so(classroom_run):
+    out, folder, _ = classroom_run
+    before = {p: p.stat().st_mtime_ns for p in folder.glob("series/*")}
+    result = CliRunner().invoke(
+        main, ["run", str(CLASSROOM), "--replicates", "30", "--out", str(out), "--quiet",
+               "--engine", "reference"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"All 30 runs are already in {folder}" in result.output
+    assert "made by the batch engine" in result.output and "--fresh" in result.output
+    assert "(batch engine)" in result.output and "(reference engine)" not in result.output
+    assert {p: p.stat().st_mtime_ns for p in folder.glob("series/*")} == before
+
+
+def test_runs_made_with_set_or_label_are_named_by_it(tmp_path):
+    tempo = ["--set", "sides.attacker.tempo=0.4"]
+    args = ["run", str(CLASSROOM), "--replicates", "4", "--quiet", "--set", "days=20"]
+    one = sim(*args, *tempo, "--out", str(tmp_path / "a"))
+    assert one.exit_code == 0, one.output
+    assert "classroom-small · days=20, sides.attacker.tempo=0.4:" in one.output
+    (folder,) = (tmp_path / "a").iterdir()
+    assert folder.name.startswith("classroom-small-days=20-sides.attacker.tempo=0.4-")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["label"] == "classroom-small · days=20, sides.attacker.tempo=0.4"
+    two = sim(*args, *tempo, "--label", "Red pushes harder", "--out", str(tmp_path / "b"))
+    assert "classroom-small · Red pushes harder:" in two.output
+    (folder,) = (tmp_path / "b").iterdir()
+    assert folder.name.startswith("classroom-small-red-pushes-harder-")
+    report = sim("report", str(folder))
+    assert report.exit_code == 0, report.output
+    assert "Red pushes harder" in (folder / "report.html").read_text()
+
+
+def test_the_default_runs_small_work_in_this_process_and_says_when_it_compiles(
+    tmp_path, monkeypatch
+):
+    from sim.experiment import execute
+    from sim.scenario.load import load
+
+    said: list[str] = []
+    monkeypatch.setattr(execute.kernels, "on_disk", lambda: False)
+    monkeypatch.setattr(execute, "ProcessPool", None)  # any attempt to start workers fails
+    study = execute.plan(load(CLASSROOM, ["replicates=60", "days=30"]))
+    outcome = execute.run_study(
+        study, tmp_path, chunk=20, workers=None, progress=False, say=said.append
+    )
+    assert outcome.ran == 60 and said == ["compiling the engine (once, about 15 s)…"]
+
+
+def test_the_default_starts_workers_when_the_work_repays_them(tmp_path, monkeypatch):
+    from sim.experiment import execute
+    from sim.scenario.load import load
+
+    started: list[int] = []
+    real = execute.ProcessPool
+
+    def pool(workers: int):
+        started.append(workers)
+        return real(workers)
+
+    monkeypatch.setattr(execute, "ProcessPool", pool)
+    monkeypatch.setattr(execute, "POOL_START_S", 0.0)
+    monkeypatch.setattr(execute, "default_workers", lambda: 2)
+    study = execute.plan(load(CLASSROOM, ["replicates=60", "days=30"]))
+    assert execute.run_study(study, tmp_path, chunk=20, workers=None, progress=False).ran == 60
+    assert started == [2]
 
 
 @pytest.mark.parametrize(
@@ -301,3 +403,30 @@ def test_validate_refuses_the_studies_run_refuses(tmp_path, parameters, field, e
         assert result.exit_code == 2, result.output
         assert result.output.startswith(f"error: {study}:") and f"{field}:" in result.output
         assert expected in result.output
+
+
+def test_compare_names_runs_by_label_warns_across_scenarios_and_shows_points(
+    classroom_run, tmp_path
+):
+    _, folder, _ = classroom_run
+    args = ["run", str(CLASSROOM), "--replicates", "30", "--quiet", "--out", str(tmp_path)]
+    assert sim(*args, "--set", "sides.attacker.tempo=0.45").exit_code == 0
+    (other,) = tmp_path.iterdir()
+    page = tmp_path / "compare.html"
+    same = CliRunner().invoke(main, ["compare", str(folder), str(other), "-o", str(page)])
+    assert same.exit_code == 0 and "warning" not in same.output, same.output
+    html = page.read_text()
+    assert "classroom-small · sides.attacker.tempo=0.45" in html
+    assert re.search(r"<td>[+−-]\d+ pp</td>", html), "P(hold) differences in points"
+    assert re.search(r"<td>\d+%</td>", html), "P(hold) as a percentage"
+    kursk = tmp_path / "k"
+    k = sim("run", str(ROOT / "scenarios" / "kursk_2024.yaml"), "--replicates", "3", "--quiet",
+            "--set", "days=20", "--out", str(kursk))  # fmt: skip
+    assert k.exit_code == 0, k.output
+    (k_folder,) = kursk.iterdir()
+    mixed = CliRunner().invoke(main, ["compare", str(folder), str(k_folder), "-o", str(page)])
+    assert mixed.exit_code == 0
+    assert "warning: these runs are of different scenarios (classroom-small, kursk-2024)" in (
+        mixed.output
+    )
+    assert "different scenarios" in page.read_text()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.analysis.study import outcomes, point_bands
+from sim.analysis.study import FALLEN, outcomes, point_bands
 from sim.analysis.summary import bands
 from sim.experiment.execute import Study
 
@@ -63,6 +63,11 @@ def difference(a: Run, b: Run) -> Difference:
     nan = np.full(len(dates), np.nan)
     table = {"date": dates, "q10": nan, "q25": nan, "q50": med, "q75": nan, "q90": nan}
     return Difference(pd.DataFrame({**table, "mean": nan}), False, 0)
+
+
+def is_share(outcome: str) -> bool:
+    """Outcomes that are shares of runs (probabilities), compared in percentage points."""
+    return outcome.startswith("P(") or outcome == FALLEN
 
 
 def key_table(runs: list[Run]) -> pd.DataFrame:

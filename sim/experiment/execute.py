@@ -10,6 +10,7 @@ resumed after a crash without changing a single result.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import math
@@ -20,20 +21,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from sim.experiment import design as designs
-from sim.experiment.store import BITS, ResultsDir, StoreError, versions
-from sim.model import batch, reference
+from sim.experiment.store import BITS, Label, ResultsDir, StoreError, versions
+from sim.model import batch, kernels, reference
 from sim.model.result import RunResult
 from sim.model.world import World, compile_world
 from sim.scenario.load import FieldError, Loaded, ScenarioError, Source, validate
 
-ENGINES: dict[str, Callable[[World, list[int]], RunResult]] = {
+ENGINES: dict[str, Callable[..., RunResult]] = {
     "batch": batch.run,
     "reference": reference.run,
 }
@@ -64,6 +66,7 @@ class Study:
     loaded: Loaded
     design: designs.Design
     dates: pd.DatetimeIndex
+    label: Label
     _worlds: dict[int, World] = field(default_factory=dict, repr=False)
 
     @property
@@ -78,13 +81,14 @@ class Study:
         return self._worlds[point]
 
 
-def plan(loaded: Loaded) -> Study:
+def plan(loaded: Loaded, label: Label | None = None) -> Study:
     """Build the design and check it: every value of every swept parameter is validated and
     compiled (design.checkpoints) before any run starts, so bad input is refused here, in
     seconds whatever the size of the design."""
     design = designs.build(loaded)
     s = loaded.scenario
-    study = Study(loaded, design, pd.date_range(s.start, periods=s.days, freq="D"))
+    dates = pd.date_range(s.start, periods=s.days, freq="D")
+    study = Study(loaded, design, dates, label or Label(s.name))
     for point, checked in designs.checkpoints(loaded, design):
         world = compile_checked(checked)
         if point is not None:
@@ -103,8 +107,13 @@ def reopen(path: Path) -> tuple[ResultsDir, Study]:
         raise StoreError(
             f"{path} is not a results folder (manifest.json, design.parquet)"
         ) from None
+    label = Label(
+        manifest.get("name", scenario.get("name", "")) if isinstance(scenario, dict) else "",
+        tuple(manifest.get("overrides", ())),
+        manifest.get("own_label", ""),
+    )
     try:
-        study = plan(validate(scenario, Source(str(store.path / "manifest.json"))))
+        study = plan(validate(scenario, Source(str(store.path / "manifest.json"))), label)
     except ScenarioError as exc:
         raise StoreError(f"{path}: its manifest does not hold a valid scenario ({exc})") from None
     if not stored.astype(str).equals(study.design.table.astype(str)):
@@ -134,9 +143,39 @@ def chunk_size(study: Study, engine: str, slots: int) -> int:
     return size
 
 
-def simulate(world: World, engine: str, replicates: list[int]) -> RunResult:
-    """The task body, the same on every executor."""
-    return ENGINES[engine](world, replicates)
+def simulate(
+    world: World, engine: str, replicates: list[int], tick: Callable[[], None] | None = None
+) -> RunResult:
+    """The task body, the same on every executor; `tick` runs after each simulated day."""
+    return ENGINES[engine](world, replicates, tick=tick)
+
+
+def warm_up(world: World, engine: str) -> None:
+    """Compile (or load) the engine's compiled code in this process: two days of one replicate
+    with every reinforcement due at once, so every phase the real runs reach is called."""
+    short = replace(world, days=min(2, world.days), arrival=np.zeros_like(world.arrival))
+    simulate(short, engine, [0])
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[Callable[[], None]]:
+    """Ctrl-C while a run is in this process: compiled code cannot take a KeyboardInterrupt
+    in the middle of a call (it surfaces as a SystemError), so the signal only sets a flag,
+    and the tick this yields raises KeyboardInterrupt between two simulated days."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    hit = threading.Event()
+
+    def tick() -> None:
+        if hit.is_set():
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, lambda *_: hit.set())
+    try:
+        yield tick
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class InProcess(Executor):
@@ -244,71 +283,118 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+# Seconds to start local workers that import the engine and load its compiled code, measured
+# on the 2-core development machine (benchmarks/README.md): below about twice this much work,
+# one process finishes first.
+POOL_START_S = 5.0
+COMPILE_S = 15  # the engines' one-off compile on that machine (benchmarks/README.md)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    store: ResultsDir
+    ran: int  # runs computed by this call (0: all were on disk already)
+
+
 def run_study(
     study: Study,
     root: Path,
     engine: str = "batch",
     chunk: int | None = None,
     fresh: bool = False,
-    workers: int = 1,
+    workers: int | None = None,
     scheduler: str | None = None,
     progress: bool = True,
-) -> ResultsDir:
-    """Run every (point, replicate) not yet on disk and return the results folder."""
+    say: Callable[[str], None] = lambda text: None,
+) -> Outcome:
+    """Run every (point, replicate) not yet on disk into the results folder.
+
+    `workers` None chooses: this process alone, unless the work left after a first task
+    (timed) repays starting local workers; a number is used as given."""
     s, d = study.loaded.scenario, study.design
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(executor(0, scheduler)) if scheduler else None
         # a cluster is reached (and checked) before anything is written
         resolved = s.model_dump(mode="json", by_alias=True)
-        store = ResultsDir.open(root, s.name, resolved, d.table, s.seed, engine, fresh=fresh)
+        store = ResultsDir.open(
+            root, s.name, resolved, d.table, s.seed, engine, fresh=fresh, label=study.label
+        )
         stack.callback(store.close)
         covered = store.coverage()
         missing = {
             p: sorted(set(range(d.replicates)) - covered.get(p, set())) for p in range(d.points)
         }
         left = {p: len(m) for p, m in missing.items() if m}
-
-        def tasks(slots: int) -> list[tuple[int, range]]:
-            size = chunk or chunk_size(study, engine, slots)
-            return [(p, b) for p, m in missing.items() for b in blocks(m, size)]
-
+        ran = sum(left.values())
+        if not ran:
+            return Outcome(store, 0)
+        store.add_engine(engine)
+        most = default_workers() if workers is None else workers
+        size = chunk or chunk_size(study, engine, cluster[1] if cluster else most)
+        todo = collections.deque((p, b) for p, m in missing.items() for b in blocks(m, size))
         if cluster is None:
-            local = workers if len(tasks(workers)) > 1 else 1  # one task: no processes
-            cluster = stack.enter_context(executor(local))
-        pool, slots = cluster
-        todo = iter(tasks(slots))
+            if not kernels.on_disk():
+                say(f"compiling the engine (once, about {COMPILE_S} s)…")
+            warm_up(study.world(todo[0][0]), engine)
         with tqdm(
             total=d.runs,
-            initial=d.runs - sum(left.values()),
+            initial=d.runs - ran,
             unit="run",
             disable=not progress,
             desc=s.name,
             smoothing=0.1,
         ) as bar:
 
-            def show() -> None:
+            def keep(p: int, b: range, result: RunResult) -> None:
+                store.write_part(p, result, study.dates)
+                left[p] -= len(b)
+                if not left[p]:
+                    del left[p]
+                bar.update(len(b))
                 if d.points > 1:
                     bar.set_postfix_str(f"points {d.points - len(left)}/{d.points}")
 
-            show()
-            running: dict[Future, tuple[int, range]] = {}
-            while True:
-                while len(running) < 2 * slots and (task := next(todo, None)) is not None:
-                    p, b = task
-                    running[pool.submit(simulate, study.world(p), engine, list(b))] = task
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: (running[f][0], running[f][1].start)):
-                    p, b = running.pop(future)
-                    store.write_part(p, future.result(), study.dates)
-                    left[p] -= len(b)
-                    if not left[p]:
-                        del left[p]
-                    bar.update(len(b))
-                    show()
+            if cluster is None:
+                with deferred_interrupt() as tick:
+                    if workers is None and most > 1 and len(todo) > 1:
+                        p, b = todo.popleft()
+                        started = time.perf_counter()
+                        keep(p, b, simulate(study.world(p), engine, list(b), tick))
+                        per_run = (time.perf_counter() - started) / len(b)
+                        rest = per_run * sum(len(b) for _, b in todo)
+                        if rest < POOL_START_S * most / (most - 1):
+                            most = 1
+                    if most <= 1 or len(todo) <= 1:
+                        while todo:
+                            p, b = todo.popleft()
+                            keep(p, b, simulate(study.world(p), engine, list(b), tick))
+                if todo:
+                    cluster = stack.enter_context(executor(most))
+            if todo:
+                _drain(*cluster, todo, study, engine, keep)
         store.record_done()
-    return store
+    return Outcome(store, ran)
+
+
+def _drain(
+    pool: Executor,
+    slots: int,
+    todo: collections.deque,
+    study: Study,
+    engine: str,
+    keep: Callable[[int, range, RunResult], None],
+) -> None:
+    """Run the tasks on an executor, at most two per slot in flight, keeping results in the
+    order of their points and replicates as they finish."""
+    running: dict[Future, tuple[int, range]] = {}
+    while todo or running:
+        while len(running) < 2 * slots and todo:
+            p, b = todo.popleft()
+            running[pool.submit(simulate, study.world(p), engine, list(b))] = (p, b)
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: (running[f][0], running[f][1].start)):
+            p, b = running.pop(future)
+            keep(p, b, future.result())
 
 
 @dataclass(frozen=True)

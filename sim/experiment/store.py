@@ -68,6 +68,34 @@ def scenario_hash(resolved: dict[str, Any], design: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+DERIVED = ("summary.parquet", "outcomes.parquet", "sensitivity.parquet", "report.html")
+
+
+@dataclass(frozen=True)
+class Label:
+    """How a run is named: the scenario's name, and what sets this run apart from the scenario
+    as written — the command line's overrides, or the user's own `--label`."""
+
+    name: str
+    overrides: tuple[str, ...] = ()
+    own: str = ""  # --label
+
+    @property
+    def detail(self) -> str:
+        return self.own or ", ".join(self.overrides)
+
+    @property
+    def text(self) -> str:
+        """'kursk-2024 · sides.attacker.tempo=0.4', or the name alone."""
+        return " · ".join(filter(None, (self.name, self.detail)))
+
+    @property
+    def slug(self) -> str:
+        """The detail as a folder-name part: lower-case letters, digits and . _ = -."""
+        slug = re.sub(r"[^a-z0-9._=-]+", "-", self.detail.lower()).strip("-.")
+        return slug[:60].rstrip("-.")
+
+
 def _atomic_write(path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     write(tmp)
@@ -122,11 +150,15 @@ class ResultsDir:
         seed: int,
         engine: str,
         fresh: bool = False,
+        label: Label | None = None,
     ) -> ResultsDir:
         """Create or reopen the folder of this scenario; refuses a folder written by another
-        version of the model unless `fresh`, which starts it over."""
+        version of the model unless `fresh`, which starts it over. A run's label (its
+        overrides, or `--label`) names the folder too, so runs of one scenario can be told
+        apart on disk."""
+        label = label or Label(name)
         digest = scenario_hash(resolved, design)
-        path = Path(root) / f"{name}-{digest}"
+        path = Path(root) / "-".join(filter(None, (name, label.slug, digest)))
         store = cls(path)
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -134,7 +166,7 @@ class ResultsDir:
             raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from None
         store._lock = _lock(path)  # one writer at a time; released when the process ends
         try:
-            store._prepare(name, digest, resolved, design, seed, engine, fresh)
+            store._prepare(name, digest, resolved, design, seed, engine, fresh, label)
         except BaseException:
             store.close()
             raise
@@ -149,6 +181,7 @@ class ResultsDir:
         seed: int,
         engine: str,
         fresh: bool,
+        label: Label,
     ) -> None:
         """Check a folder already there, or lay out a new one (under the lock)."""
         path = self.path
@@ -164,7 +197,9 @@ class ResultsDir:
                     "use --fresh to start over"
                 )
             return
-        if fresh and path.exists():
+        if fresh and path.exists():  # what was derived from the old parts goes first
+            for derived in DERIVED:
+                (path / derived).unlink(missing_ok=True)
             for sub in ("series", "events"):
                 for part in (path / sub).glob("part-*.parquet"):
                     part.unlink()
@@ -174,6 +209,9 @@ class ResultsDir:
         self.write_manifest(
             {
                 "name": name,
+                "label": label.text,
+                "overrides": list(label.overrides),
+                "own_label": label.own,
                 "hash": digest,
                 "seed": seed,
                 "engine": engine,
@@ -183,6 +221,18 @@ class ResultsDir:
                 "status": "running",
             }
         )
+
+    def engines(self) -> list[str]:
+        """The engines that wrote this folder's runs (identical results, by contract)."""
+        manifest = self.manifest()
+        return manifest.get("engines") or [manifest.get("engine", "batch")]
+
+    def add_engine(self, engine: str) -> None:
+        """Record that `engine` wrote runs into this folder (a resume may use the other one)."""
+        if engine not in self.engines():
+            manifest = self.manifest()
+            manifest["engines"] = [*self.engines(), engine]
+            self.write_manifest(manifest)
 
     def manifest(self) -> dict[str, Any]:
         return json.loads((self.path / "manifest.json").read_text())

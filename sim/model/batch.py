@@ -10,6 +10,8 @@ comes out the same here as there, to the bit, and the same whatever batch it run
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sim.model import fields, kernels, rules
@@ -235,9 +237,14 @@ class Batch:
         )
 
 
-def run(world: World, replicates, trace: bool = False) -> RunResult:
-    """Run the given replicate numbers together, day by day, to the end."""
+def run(
+    world: World, replicates, trace: bool = False, tick: Callable[[], None] | None = None
+) -> RunResult:
+    """Run the given replicate numbers together, day by day, to the end; `tick` (progress,
+    interruption) is called after each day."""
     batch = Batch(world, replicates, trace)
     for _ in range(world.days):
         batch.step()
+        if tick is not None:
+            tick()
     return batch.result()

@@ -9,6 +9,8 @@ flat (R, H·W); `nbr` is the (H·W, 8) neighbour table in the tie order, -1 off 
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
@@ -643,3 +645,24 @@ def lose(strength, lost, losses, men, hit, side):
                 total[side[u]] += m
         losses[r, 0] += total[0]
         losses[r, 1] += total[1]
+
+
+def on_disk() -> bool:
+    """Whether numba holds machine code on disk, for this source, for every compiled function
+    of the engines (these kernels, the shared fields and the draws): if not, the first run
+    compiles them. Reads numba's cache index, a private API: when it cannot tell, says so."""
+    from numba.core.registry import CPUDispatcher
+
+    from sim.model import fields
+
+    try:
+        return all(
+            f._cache._cache_file._load_index()
+            for module in (fields, rng, sys.modules[__name__])
+            for f in vars(module).values()
+            if isinstance(f, CPUDispatcher)
+            and f.__module__ == module.__name__
+            and f.targetoptions.get("inline") != "always"  # compiled into their callers
+        )
+    except (AttributeError, OSError):
+        return True

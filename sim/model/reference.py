@@ -9,6 +9,7 @@ lower slot wins. Every random draw comes from `rng.draws(seed, replicate, day, p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mesa
@@ -556,21 +557,28 @@ class SalientModel(mesa.Model):
         }
 
 
-def run_model(world: World, replicate: int = 0, trace: bool = False) -> SalientModel:
-    """Run one replicate to the end and return the model (series in its DataCollector)."""
+def run_model(
+    world: World, replicate: int = 0, trace: bool = False, tick: Callable[[], None] | None = None
+) -> SalientModel:
+    """Run one replicate to the end and return the model (series in its DataCollector);
+    `tick` (progress, interruption) is called after each day."""
     model = SalientModel(world, replicate, trace)
     while model.running:
         model.step()
+        if tick is not None:
+            tick()
     return model
 
 
-def run(world: World, replicates, trace: bool = False) -> RunResult:
+def run(
+    world: World, replicates, trace: bool = False, tick: Callable[[], None] | None = None
+) -> RunResult:
     """Run replicates one after another; the same result form as the batch engine."""
     replicates = np.asarray(replicates, np.int64)
     series = {name: np.zeros((len(replicates), world.days)) for name in SERIES}
     events, states = [], []
     for i, k in enumerate(replicates):
-        model = run_model(world, int(k), trace)
+        model = run_model(world, int(k), trace, tick)
         frame = model.datacollector.get_model_vars_dataframe()
         for name in SERIES:
             series[name][i] = frame[name].to_numpy()

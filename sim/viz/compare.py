@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sim import __version__
-from sim.analysis.compare import Run, difference, key_table
+from sim.analysis.compare import Run, difference, is_share, key_table
 from sim.viz.charts import fan_traces, observed_trace
 from sim.viz.page import Heading, Table, page
 from sim.viz.style import DIFFERENCE, HOLDING, TERRITORY, colour, finish, rgba
@@ -79,25 +79,46 @@ def survival(runs: list[Run]) -> go.Figure:
     return fig
 
 
-def _fmt(v: float) -> str:
-    return "–" if np.isnan(v) else f"{v:,.3g}"
+def _fmt(v: float, share: bool = False, difference: bool = False) -> str:
+    """A key figure as the report shows it: shares as percentages, and their differences in
+    percentage points."""
+    if np.isnan(v):
+        return "–"
+    if share:
+        return f"{100 * v:+.0f} pp" if difference else f"{v:.0%}"
+    return f"{v:+,.3g}" if difference else f"{v:,.3g}"
+
+
+def _rows(table) -> list[list[str]]:
+    differences = [" − " in str(c) for c in table.columns]
+    return [
+        [name, *(_fmt(v, is_share(name), d) for v, d in zip(row, differences, strict=True))]
+        for name, row in table.iterrows()
+    ]
 
 
 def compare_page(runs: list[Run]) -> str:
     table = key_table(runs)
-    rows = [[name, *(_fmt(v) for v in row)] for name, row in table.iterrows()]
+    header, rows = ["", *map(str, table.columns)], _rows(table)
     sources = [
         [r.label, r.about, str(len(r.replicates)), str(r.seed), r.study.loaded.scenario.description]
         for r in runs
     ]
+    scenarios = list(dict.fromkeys(r.study.name for r in runs))
+    note = (
+        f" These runs are of different scenarios ({', '.join(scenarios)}): their differences mix "
+        "the scenarios' inputs with chance."
+        if len(scenarios) > 1
+        else ""
+    )
     return page(
         "Comparison of " + ", ".join(r.label for r in runs),
         "Each run is one design point of a results folder. Differences are paired replicate by "
-        "replicate where the seeds match (common random numbers).",
+        "replicate where the seeds match (common random numbers)." + note,
         {"runs": str(len(runs)), "version": __version__},
         [
             Table("Runs", ["", "results", "replicates", "seed", "description"], sources),
-            Table("Key figures, and differences from the first", ["", *table.columns], rows),
+            Table("Key figures, and differences from the first", header, rows),
             overlay(runs),
             Heading("Differences"),
             differences(runs),
