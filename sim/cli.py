@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from functools import wraps
 from pathlib import Path
 
@@ -288,8 +289,8 @@ def short_names(design) -> dict[str, str]:
 
 def study_table(outcomes, design, width: int = 100, rows: int = 40) -> str:
     """The outcomes of a study's points as text at most `width` wide: short headers, the
-    collapse day said in words where most runs never fell, and as many outcome columns as
-    fit (the rest are named as left out)."""
+    collapse day said in words where most runs never fell, and as many columns as fit — the
+    inputs, the collapse, P(hold), then the key dates — naming those left out."""
     from sim.analysis.study import COLLAPSE_MEDIAN, FALLEN
 
     table = outcomes.head(rows).copy()
@@ -300,19 +301,27 @@ def study_table(outcomes, design, width: int = 100, rows: int = 40) -> str:
     table = table.rename(columns={**short_names(design), **_SHORT_OUTCOMES}).rename(
         columns=lambda c: c.replace("median km² on ", "km² ").replace("P(hold ≥ ", "P(≥ ")
     )
-    shown = list(table.columns)
-    text = table.to_string(index=False, float_format="{:.3g}".format)
+    first = ["point", *short_names(design).values(), "collapse day", "fallen"]
+    rank = {c: 0 if c in first else 1 if c.startswith("P(") else 2 for c in table.columns}
+    order = sorted(table.columns, key=lambda c: (rank[c], first.index(c) if c in first else 0))
+    shown = list(order)
+
+    def render() -> str:
+        return table[shown].to_string(index=False, float_format="{:.3g}".format)
+
+    text = render()
     while max(map(len, text.splitlines())) > width and len(shown) > 2:
         shown.pop()
-        text = table[shown].to_string(index=False, float_format="{:.3g}".format)
+        text = render()
     notes = []
-    if len(shown) < len(table.columns):
-        cut = len(table.columns) - len(shown)
-        notes.append(f"{plural(cut, 'more column')} ({', '.join(table.columns[len(shown) :])})")
+    if len(shown) < len(order):
+        left_out = ", ".join(order[len(shown) :])
+        notes.append(f"{plural(len(order) - len(shown), 'more column')} ({left_out})")
     if len(outcomes) > rows:
-        notes.append(f"{plural(len(outcomes) - rows, 'more point')}")
+        notes.append(plural(len(outcomes) - rows, "more point"))
     if notes:
-        text += f"\n… {' and '.join(notes)}: see outcomes.parquet and the report"
+        note = f"… {' and '.join(notes)}: see outcomes.parquet and the report"
+        text += "\n" + "\n".join(textwrap.wrap(note, width, subsequent_indent="  "))
     return text
 
 
@@ -388,8 +397,16 @@ def compare(sources: tuple[str, ...], output: Path) -> None:
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (overrides file).")
-@click.option("--replicate", type=click.IntRange(0, 10**6), default=0, show_default=True)
-@click.option("--point", type=click.IntRange(0), default=0, show_default=True, help="Design point.")
+@click.option(
+    "--replicate",
+    type=click.IntRange(0, 10**6),
+    default=0,
+    show_default=True,
+    help="Which run to replay (replicate number, as in the results' series).",
+)
+@click.option(
+    "--point", type=click.IntRange(0), default=0, show_default=True, help="Design point of a study."
+)
 @output("replay.html")
 @overrides
 @bad_input_exits

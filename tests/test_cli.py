@@ -430,3 +430,37 @@ def test_compare_names_runs_by_label_warns_across_scenarios_and_shows_points(
         mixed.output
     )
     assert "different scenarios" in page.read_text()
+
+
+def test_every_option_of_every_command_says_what_it_is():
+    import click
+
+    for name, command in main.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"sim {name} {param.opts[0]} has no help"
+    assert "numpy" not in (main.commands["run"].params[5].help or "")
+
+
+def test_the_study_table_fits_100_columns_and_names_what_it_leaves_out():
+    import numpy as np
+
+    from sim.analysis.study import COLLAPSE_MEAN, COLLAPSE_MEDIAN, FALLEN
+    from sim.cli import study_table
+    from sim.experiment import design as designs
+    from sim.scenario.load import load
+
+    loaded = load(ROOT / "scenarios" / "studies" / "kursk_tempo_intel_reinforcement.yaml")
+    d = designs.build(loaded)
+    dates = ["2024-10-31", "2024-12-31", "2025-02-28", "2025-03-15", "2025-03-31", "2025-04-30"]
+    rows = []
+    for p in range(d.points):
+        row = {"point": p, **d.values(p), **{f"median km² on {x}": 500.0 - p for x in dates}}
+        row["P(hold ≥ 400 km² on 2025-02-28)"] = 0.5
+        row[COLLAPSE_MEDIAN] = np.nan if p % 2 else 200.0
+        row[COLLAPSE_MEAN], row[FALLEN] = 230.0, 0.25 if p % 2 else 0.75
+        rows.append(row)
+    text = study_table(pd.DataFrame(rows), d)
+    assert max(len(line) for line in text.splitlines()) <= 100, text
+    assert "not reached in 75%" in text and "NaN" not in text and "nan" not in text
+    assert "more columns (km² 2024-10-31" in text and "outcomes.parquet" in text
