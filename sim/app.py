@@ -1,16 +1,31 @@
-"""The classroom app: the Mesa reference model in a SolaraViz page, with sliders.
+"""The classroom app: the Mesa reference model on one page, with a slider per input.
 
 A face, like the CLI: it turns slider values into a scenario, compiles it, and shows one run
-of the reference engine day by day — the map (who holds each cell, terrain, places, units by
-side and strength; click a unit to read it), the territory curve growing beside the observed
-history, and a Monte Carlo panel that runs N replicates of the same settings with the batch
-engine and draws their band over the live curve.
+of the reference engine (`SalientModel`, a Mesa model with its DataCollector) day by day — the
+map (who holds each cell, terrain, places, units by side and strength; click a unit to read
+it), the territory curve growing beside the observed history, and a Monte Carlo panel that
+runs N replicates of the same settings with the batch engine, in chunks so that it can show
+its progress, then draws their band over the live curve and tables the median and 80% band on
+the scenario's key dates with its thresholds' P(hold) (`key_figures`, as `sim run` prints).
+`docs/teaching/tables.py` computes the lessons' tables through this same code.
 
 Sliders are built from the scenario. A slider left at its starting value leaves the scenario
 as written, so Reset with untouched sliders replays the scenario itself. Tempo and
 intelligence that are schedules in the scenario get a multiplier (× the schedule); constants
 get the value itself. The defender's intelligence pause is one level from a start day for a
-number of days.
+number of days. Each slider shows its value in a box one can type into, and says "press Reset
+to apply" while it differs from the run on screen.
+
+Why not Mesa's SolaraViz: it cannot be told to leave out what a teacher does not need (a
+"Page 0" tab bar, the Render Interval slider, the Use Threads box); it puts the panels in a
+draggable grid whose fixed-size cards clipped the figures on a projector; its sliders show
+their value only while dragged; and its controller leaves ▶ as a greyed pause when the model
+stops. So the page is composed here from Solara components, around the same Mesa model; Mesa's
+`update_counter`/`force_update` redraw the panels after each step.
+
+Every figure crosses Solara's websocket as plain JSON (`sendable`), whatever its traces hold
+(dates, numpy arrays, NaN), and is resized to its card (`_FitPlots`). Nothing is fetched from
+the network (no Markdown, which would load KaTeX from a CDN) and telemetry is off.
 
 Run with `sim app [SCENARIO]` (it calls `solara run sim.app`).
 """
@@ -19,35 +34,57 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import os
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
 
+import ipyvue
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import solara
-from mesa.visualization import SolaraViz
+import solara.lab
+import traitlets
 from mesa.visualization.utils import force_update, update_counter
+from plotly.graph_objs import FigureWidget
+from plotly.utils import PlotlyJSONEncoder
+from solara.server import settings as server_settings
 
-from sim.analysis.summary import bands
+from sim.analysis.summary import bands, key_figures
 from sim.experiment.design import data_of, with_step
 from sim.experiment.execute import compile_checked
 from sim.model import batch
 from sim.model.reference import SalientModel
 from sim.model.world import schedule
-from sim.scenario.load import Loaded, load, validate
+from sim.scenario.load import Loaded, ScenarioError, load, validate
 from sim.scenario.schema import TERRAINS, Scenario
 from sim.viz.charts import fan_traces, observed_trace
 from sim.viz.maps import places_trace, unit_name
 from sim.viz.style import ATTACKER, DEFENDER, TERRITORY, rgba
 
+server_settings.theme.show_banner = False  # solara's badge would sit over the tables
+
 SCENARIO_ENV = "SALIENT_SCENARIO"
 DEFAULT_SCENARIO = Path(__file__).parent.parent / "scenarios" / "classroom_small.yaml"
 SIDES = ("attacker", "defender")
+RUNS = 200  # Monte Carlo runs by default: what the lessons' tables use
+CHUNK = 50  # replicates per batch: the progress bar moves once per chunk
+DELAY_MS = 150  # pause between days while playing
+DELAY_SPEC = {
+    "type": "SliderInt",
+    "label": "pause between days (ms)",
+    "min": 0,
+    "max": 1000,
+    "step": 10,
+}
+RUNS_SPEC = {"type": "SliderInt", "label": "runs", "min": 20, "max": 1000, "step": 20}
 
 
 def scenario_path() -> str:
@@ -183,6 +220,42 @@ def apply(loaded: Loaded, values: dict[str, Any]) -> Loaded:
 # ---- the model -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Line:
+    """One row of the Monte Carlo table: what it is, the median, the 10–90% band ('' for a
+    probability)."""
+
+    what: str
+    value: str
+    band: str = ""
+
+    def cell(self) -> str:
+        """The row as one table cell of a lesson: the median with its band in brackets."""
+        return f"{self.value} ({self.band})" if self.band else self.value
+
+
+def _day_of(s: Scenario, date: dt.date) -> int:
+    """The app's day number of a date's end: the state after that many steps."""
+    return (date - s.start).days + 1
+
+
+def monte_carlo_lines(s: Scenario, territory0: float, series: dict[str, np.ndarray]) -> list[Line]:
+    """The Monte Carlo table: territory on the key dates, P(hold) of the thresholds (the key
+    figures `sim run` prints), and each side's losses by the last day."""
+    k = key_figures(series["territory"], s.start, territory0, s.report)
+    lines = [
+        Line(f"end of {d} (day {_day_of(s, d)})", f"{m:,.0f} km²", f"{lo:,.0f}–{hi:,.0f}")
+        for d, m, lo, hi in k.dates
+    ]
+    lines += [Line(f"P(hold ≥ {km2:,.0f} km² on {d})", f"{p:.0%}") for d, km2, p in k.holds]
+    for side in SIDES:
+        lost = series[f"losses_{side}"][:, -1]
+        q10, q50, q90 = np.quantile(lost, (0.1, 0.5, 0.9))
+        name = getattr(s.sides, side).name
+        lines.append(Line(f"{name} men lost by the end", f"{q50:,.0f}", f"{q10:,.0f}–{q90:,.0f}"))
+    return lines
+
+
 class ClassroomModel(SalientModel):
     """One run of the reference engine for the app's settings (None: as the scenario says)."""
 
@@ -204,21 +277,52 @@ class ClassroomModel(SalientModel):
         values = {k: v for k, v in locals().items() if k not in ("self", "scenario", "base")}
         self.loaded = apply(base, values)
         super().__init__(compile_checked(self.loaded), replicate=0)
-        self.band: dict[str, np.ndarray] | None = None  # the Monte Carlo panel's result
+        self.lock = threading.Lock()  # a step and a drawing of the page never overlap
+        self.band: dict[str, Any] | None = None  # the Monte Carlo's daily quantiles and runs
+        self.lines: list[Line] = []  # … and its table
 
     @property
     def scenario(self) -> Scenario:
         return self.loaded.scenario
 
-    def monte_carlo(self, runs: int) -> None:
-        """Daily territory quantiles of `runs` replicates of these settings (batch engine)."""
-        result = batch.run(self.world, list(range(runs)))
-        self.band = {**bands(result.series["territory"]), "runs": runs}
+    def advance(self) -> None:
+        """One day, unless the run has ended."""
+        with self.lock:
+            if self.running:
+                self.step()
+
+    def monte_carlo_chunks(self, runs: int, chunk: int = CHUNK) -> Iterator[int]:
+        """Run `runs` replicates of these settings with the batch engine, `chunk` at a time,
+        yielding how many are done; the band and table are set after the last. Replicate k
+        comes out the same whatever chunk it runs in."""
+        parts = []
+        for first in range(0, runs, chunk):
+            part = batch.run(self.world, list(range(first, min(first + chunk, runs))))
+            parts.append(part.series)
+            yield first + len(part.replicates)
+        series = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        self.band = {**bands(series["territory"]), "runs": runs}
+        self.lines = monte_carlo_lines(self.scenario, self.world.territory0, series)
+
+    def monte_carlo(self, runs: int, chunk: int = CHUNK) -> list[Line]:
+        """The whole Monte Carlo at once (what the lessons' script calls); its table."""
+        for _ in self.monte_carlo_chunks(runs, chunk):
+            pass
+        return self.lines
 
 
 # ---- figures -----------------------------------------------------------------------------------
 
 _TINT = {"open": 0.3, "forest": 0.55, "urban": 0.8, "marsh": 0.42}
+MAP_HEIGHT, CURVE_HEIGHT = 460, 420  # px; the width is the card's
+
+
+def sendable(fig: go.Figure) -> go.Figure:
+    """The figure in plain JSON types (dates as ISO text, arrays as lists, NaN as null), by
+    plotly's own encoder: what crosses Solara's websocket must be JSON, whatever a trace
+    holds. (Not `fig.to_json()`: its base64 arrays upset the widget's sync of trace deltas.)"""
+    parts = {"data": [t.to_plotly_json() for t in fig.data], "layout": fig.layout.to_plotly_json()}
+    return go.Figure(json.loads(json.dumps(parts, cls=PlotlyJSONEncoder)))
 
 
 def _owner_scale() -> list[list]:
@@ -275,6 +379,8 @@ def map_figure(model: ClassroomModel) -> go.Figure:
     fig.add_trace(places_trace(w))
     fig.update_layout(
         template="plotly_white",
+        autosize=True,
+        height=MAP_HEIGHT,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"orientation": "h", "y": -0.05},
         title="Click a unit to read it",
@@ -310,6 +416,8 @@ def territory_figure(model: ClassroomModel) -> go.Figure:
         fig.add_trace(observed_trace(s.observed))
     fig.update_layout(
         template="plotly_white",
+        autosize=True,
+        height=CURVE_HEIGHT,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"orientation": "h", "y": -0.15},
         yaxis_title=TERRITORY,
@@ -320,18 +428,28 @@ def territory_figure(model: ClassroomModel) -> go.Figure:
     return fig
 
 
-# ---- components -----------------------------------------------------------------------------
+# ---- texts -------------------------------------------------------------------------------------
 
 
 def day_text(model: ClassroomModel) -> str:
+    """The day and date on screen: after N steps, the end of the run's Nth date; before any
+    step, the start of the first."""
     s, w = model.scenario, model.world
-    shown = s.start + dt.timedelta(days=max(model.day - 1, 0))
+    if model.day == 0:
+        when = f"start of {s.start:%Y-%m-%d}"
+    else:
+        when = f"end of {s.start + dt.timedelta(days=model.day - 1):%Y-%m-%d}"
     return (
-        f"Day {model.day} of {w.days} · {shown:%Y-%m-%d} · "
+        f"Day {model.day} of {w.days} · {when} · "
         f"{model.territory():,.0f} km² held of {w.territory0:,.0f} · "
         f"{s.sides.attacker.name} {model.strength(0):,.0f} men · "
         f"{s.sides.defender.name} {model.strength(1):,.0f} men"
     )
+
+
+def finished_text(model: ClassroomModel) -> str:
+    last = model.scenario.start + dt.timedelta(days=model.day - 1)
+    return f"The run has finished (day {model.day}, end of {last:%Y-%m-%d}). Reset starts again."
 
 
 def _schedule_text(value) -> str:
@@ -353,6 +471,89 @@ def settings_text(model: ClassroomModel) -> str:
     return "Settings of this run: " + " · ".join(parts)
 
 
+def snap(spec: dict[str, Any], value: float) -> float | int:
+    """A typed or dragged value on its slider's grid and within its range."""
+    low, high, step = spec["min"], spec["max"], spec["step"]
+    on_grid = low + round((min(max(value, low), high) - low) / step) * step
+    if spec["type"] == "SliderInt":
+        return round(on_grid)
+    return round(min(on_grid, high), 6)
+
+
+# ---- components -----------------------------------------------------------------------------
+
+PLOT_CONFIG = {"responsive": True, "displaylogo": False}
+
+# Plotly's widget draws a plot once at the size its box has then (700 px when the box is not
+# laid out yet) and resizes it only with the window. This checks every plot a few times a
+# second and resizes any whose drawn width differs from its box's, so plots fill their cards
+# at any window width. (Resizing redraws; comparing first keeps it from redrawing for nothing.)
+_FIT = """
+<template><span style="display: none"></span></template>
+<script>
+module.exports = {
+  mounted() {
+    this.timer = setInterval(() => {
+      document.querySelectorAll(".salient-plot .js-plotly-plot").forEach((gd) => {
+        const drawn = gd._fullLayout && gd._fullLayout.width;
+        const box = gd.clientWidth;
+        if (drawn && box > 0 && Math.abs(drawn - box) > 1 && gd._responsiveChartHandler) {
+          gd._responsiveChartHandler();
+        }
+      });
+    }, 250);
+  },
+  destroyed() {
+    clearInterval(this.timer);
+  },
+};
+</script>
+"""
+
+
+class _Figure(FigureWidget):
+    """Plotly's widget, resizable (`responsive`) and without plotly's logo."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._config = {**self._config, **PLOT_CONFIG}  # FigureWidget sets its own first
+
+
+class _FitPlots(ipyvue.VueTemplate):
+    """Keeps every plot as wide as its card (see _FIT)."""
+
+    template = traitlets.Unicode(_FIT).tag(sync=True)
+
+
+@solara.component
+def _Widget(fig: go.Figure, on_click: Callable[[dict], None] | None = None):
+    """Plotly's widget showing `fig`, sent as plain JSON (`sendable`)."""
+    safe = sendable(fig)
+
+    def points(data: dict) -> None:
+        if on_click and data and data.get("event_type") == "plotly_click":
+            on_click(data)
+
+    element = _Figure.element(on__js2py_pointsCallback=points)
+
+    def show() -> None:
+        widget = solara.get_widget(element)
+        widget.layout = safe.layout
+        old = len(widget.data)
+        widget.add_traces(safe.data)
+        widget.data = widget.data[old:]
+
+    solara.use_effect(show, [safe])
+    return element
+
+
+@solara.component
+def Plot(fig: go.Figure, on_click: Callable[[dict], None] | None = None):
+    """A figure in a box as wide as its card (`_FitPlots` keeps the plot as wide as the box)."""
+    with solara.Div(classes=["salient-plot"], style={"width": "100%", "min-width": "0"}):
+        _Widget(fig, on_click)
+
+
 @solara.component
 def MapPanel(model: ClassroomModel):
     """The day, the map, and the unit a student clicked."""
@@ -365,42 +566,167 @@ def MapPanel(model: ClassroomModel):
         if xs:
             picked.set((round(ys[0]), round(xs[0])))
 
-    with solara.Column():
-        # Scenario names are user text: shown as plain text, never as Markdown or HTML.
-        solara.Text(day_text(model), style={"font-size": "1.1em", "font-weight": "500"})
-        solara.FigurePlotly(map_figure(model), on_click=click)
+    with model.lock:
+        today, fig = day_text(model), map_figure(model)
         unit = None
         if picked.value is not None:
-            r, c = picked.value
-            unit = next((u for u in model.present() if u.cell.coordinate == (r, c)), None)
-        solara.Text(unit_text(model, unit) if unit else "No unit selected.")
+            unit = next((u for u in model.present() if u.cell.coordinate == picked.value), None)
+        about = unit_text(model, unit) if unit else "No unit selected."
+    with solara.Card(classes=["salient-card"]):
+        # Scenario names are user text: shown as plain text, never as Markdown or HTML.
+        solara.Text(today, style={"font-size": "1.1em", "font-weight": "500"})
+        Plot(fig, on_click=click)
+        solara.Text(about)
 
 
 @solara.component
 def CurvePanel(model: ClassroomModel):
-    """The territory curve of this run, and the Monte Carlo band of its settings."""
+    """The territory curve of this run, with the Monte Carlo band of its settings."""
     update_counter.get()
-    runs = solara.use_reactive(100)
+    with model.lock:
+        fig, settings = territory_figure(model), settings_text(model)
+    with solara.Card(classes=["salient-card"]):
+        Plot(fig)
+        solara.Text(settings, style={"font-size": "0.85em", "color": "#555"})
+
+
+@solara.component
+def LinesTable(lines: list[Line]):
+    """The Monte Carlo table, every cell plain text."""
+    html = solara.v.Html
+    with solara.v.SimpleTable(dense=True, class_="salient-table"):
+        with html(tag="thead"), html(tag="tr"):
+            for head in ("", "median", "80% of runs between"):
+                html(tag="th", children=[head])
+        with html(tag="tbody"):
+            for line in lines:
+                with html(tag="tr"):
+                    html(tag="td", children=[line.what])
+                    for text in (line.value, line.band):
+                        html(tag="td", children=[text], style_="white-space: nowrap")
+
+
+@solara.component
+def MonteCarloPanel(model: ClassroomModel):
+    """N runs of these settings with the batch engine, with progress; their band goes on the
+    curve and their key figures in a table."""
+    update_counter.get()
+    runs = solara.use_reactive(RUNS)
+    done = solara.use_reactive(0)
+    asked = solara.use_reactive(0)
 
     def many() -> None:
-        model.monte_carlo(runs.value)
+        n = runs.value
+        asked.set(n)
+        done.set(0)
+        for k in model.monte_carlo_chunks(n):
+            done.set(k)
         force_update()
 
-    with solara.Column():
-        solara.FigurePlotly(territory_figure(model))
-        with solara.Card("Monte Carlo: many runs of these settings"):
-            solara.SliderInt("runs", value=runs, min=20, max=1000, step=20)
-            solara.Button(f"Run {runs.value} replicates", on_click=many, color="primary")
-            if model.band is not None:
-                end = model.band["q50"][-1]
-                solara.Markdown(
-                    f"Median of {model.band['runs']} runs (batch engine) at the end: "
-                    f"**{end:,.0f} km²**. One run (black) against the spread of many (blue)."
-                )
-        solara.Text(settings_text(model), style={"font-size": "0.85em", "color": "#555"})
+    task = solara.lab.use_task(many, dependencies=None)
+    title = "Monte Carlo: many runs of these settings"
+    with solara.Card(title, classes=["salient-card"]), solara.Column():
+        Setting(RUNS_SPEC, runs.value, False, runs.set)
+        solara.Button(
+            f"Run {runs.value} replicates",
+            on_click=task,
+            color="primary",
+            disabled=task.pending,
+            style={"align-self": "flex-start"},
+        )
+        if task.pending:
+            solara.ProgressLinear(100 * done.value / max(asked.value, 1))
+            solara.Text(f"{done.value:,} of {asked.value:,} runs done…")
+        elif task.error:
+            solara.Error(f"The Monte Carlo failed: {task.exception}")
+        if model.band is not None and not task.pending:
+            solara.Text(
+                f"{model.band['runs']:,} runs (batch engine): the blue band on the curve "
+                "holds 80% of them, the black line is the one run on the map."
+            )
+            LinesTable(model.lines)
 
 
-COMPONENTS = [(MapPanel, 0), (CurvePanel, 0)]
+@solara.component
+def Setting(spec: dict[str, Any], value: float, pending: bool, on_value: Callable[[Any], None]):
+    """One input: its name, its value in a box one can type into, its slider, and a
+    reminder while it differs from the run on screen."""
+    whole = spec["type"] == "SliderInt"
+    Box, Slider = (
+        (solara.InputInt, solara.SliderInt) if whole else (solara.InputFloat, solara.SliderFloat)
+    )
+
+    def typed(v: float | None) -> None:
+        if v is not None:
+            on_value(snap(spec, v))
+
+    with solara.Column(gap="0px", classes=["salient-setting"]):
+        with solara.Row(justify="space-between", style={"align-items": "center"}):
+            solara.Text(spec["label"], classes=["salient-label"])
+            Box("", value=value, on_value=typed, dense=True, hide_details=True,
+                style={"max-width": "8em"}, classes=["salient-value"])  # fmt: skip
+        Slider("", value=value, min=spec["min"], max=spec["max"], step=spec["step"],
+               on_value=typed, thumb_label=False)  # fmt: skip
+        if pending:
+            solara.Text("press Reset to apply", classes=["salient-pending"],
+                        style={"color": "#b45309", "font-size": "0.85em"})  # fmt: skip
+
+
+@solara.component
+def Settings(params: dict[str, Any], values: solara.Reactive[dict], applied: dict[str, Any]):
+    """A Setting per slider of `controls()`, and a way back to the scenario's values."""
+    sliders = {k: v for k, v in params.items() if isinstance(v, dict)}
+
+    def set_one(key: str) -> Callable[[Any], None]:
+        return lambda v: values.set({**values.value, key: v})
+
+    with solara.Card("Settings (the next run)", classes=["salient-card"]):
+        for key, spec in sliders.items():
+            value = values.value[key]
+            Setting(spec, value, value != applied[key], set_one(key))
+        solara.Button(
+            "Scenario's values",
+            on_click=lambda: values.set({k: v["value"] for k, v in sliders.items()}),
+            outlined=True,
+            color="primary",
+        )
+
+
+@solara.component
+def Controls(
+    model: ClassroomModel,
+    playing: solara.Reactive[bool],
+    delay: solara.Reactive[int],
+    on_reset: Callable[[], None],
+    changed: bool,
+    error: str | None,
+):
+    """Reset, ▶/❚❚, Step and the speed; what the run is doing."""
+    update_counter.get()
+    ended = not model.running
+
+    def step() -> None:
+        model.advance()
+        force_update()
+
+    with solara.Card("Run", classes=["salient-card"]):
+        with solara.Row():
+            solara.Button("Reset", on_click=on_reset, color="primary")
+            solara.Button(
+                "❚❚" if playing.value and not ended else "▶",
+                on_click=lambda: playing.set(not playing.value),
+                color="primary",
+                disabled=ended,
+            )
+            solara.Button("Step", on_click=step, color="primary", disabled=playing.value or ended)
+        if error:
+            solara.Error(error)
+        if changed:
+            solara.Text("Settings changed: press Reset to apply them.",
+                        style={"color": "#b45309"})  # fmt: skip
+        if ended:
+            solara.Info(finished_text(model), classes=["salient-finished"])
+        Setting(DELAY_SPEC, delay.value, False, delay.set)
 
 
 def build(path: str | Path) -> tuple[ClassroomModel, dict[str, Any]]:
@@ -412,11 +738,47 @@ def build(path: str | Path) -> tuple[ClassroomModel, dict[str, Any]]:
 @solara.component
 def Page():
     path = scenario_path()
-    model, params = solara.use_memo(lambda: build(path), [path])
-    return SolaraViz(
-        model,
-        components=COMPONENTS,
-        model_params=params,
-        name=f"Salient — {model.scenario.name}",
-        play_interval=150,
-    )
+    first, params = solara.use_memo(lambda: build(path), [path])
+    start = {k: v["value"] for k, v in params.items() if isinstance(v, dict)}
+    model = solara.use_reactive(first)
+    values = solara.use_reactive(start)  # the sliders
+    applied = solara.use_reactive(start)  # the sliders the run on screen was built with
+    playing = solara.use_reactive(False)
+    delay = solara.use_reactive(DELAY_MS)
+    error = solara.use_reactive(None)
+
+    def play() -> None:
+        m = model.value
+        while playing.value and m.running and model.value is m:
+            time.sleep(delay.value / 1000)
+            if playing.value and model.value is m:
+                m.advance()
+                force_update()
+        if not m.running:
+            playing.set(False)  # ended: ▶ again, greyed, and the page says why
+
+    solara.lab.use_task(play, dependencies=[playing.value, model.value])
+
+    def reset() -> None:
+        playing.set(False)
+        try:
+            fresh = ClassroomModel(scenario=path, **values.value)
+        except ScenarioError as exc:
+            error.set(str(exc))
+            return
+        error.set(None)
+        applied.set(dict(values.value))
+        model.set(fresh)
+
+    solara.Title(f"Salient — {first.scenario.name}")
+    solara.AppBarTitle(f"Salient — {first.scenario.name}")
+    _FitPlots.element()
+    with solara.ColumnsResponsive(default=[12], medium=[4, 8], large=[3, 9]):
+        with solara.Column():
+            Controls(model.value, playing, delay, reset, values.value != applied.value, error.value)
+            Settings(params, values, applied.value)
+        with solara.ColumnsResponsive(default=[12], large=[6, 6]):
+            MapPanel(model.value)
+            with solara.Column():
+                CurvePanel(model.value)
+                MonteCarloPanel(model.value)
