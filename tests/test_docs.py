@@ -129,3 +129,45 @@ def test_every_code_name_the_doc_names_exists(doc):
     names = [t for t in _names(doc.read_text()) if re.fullmatch(r"[a-z_][a-z0-9_]*", t)]
     missing = sorted({t for t in names if t not in defined})
     assert not missing, f"{doc.relative_to(ROOT)} names what does not exist: {missing}"
+
+
+# ---- docs/scenarios.md: its example is real, and its errors are the ones sim prints ----------
+
+GUIDE = ROOT / "docs" / "scenarios.md"
+EXAMPLES = ROOT / "scenarios" / "examples"
+
+
+def test_every_yaml_block_of_the_guide_is_an_excerpt_of_its_example():
+    files = "\n".join(p.read_text() for p in sorted(EXAMPLES.glob("*.yaml")))
+    blocks = re.findall(r"```yaml\n(.*?)```", GUIDE.read_text(), re.S)
+    assert len(blocks) >= 10
+    for block in blocks:
+        assert block in files, f"not in scenarios/examples: {block[:80]!r}"
+
+
+def test_the_guide_example_and_its_study_run(tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    for name, extra in (("riverbend.yaml", []), ("riverbend_study.yaml", ["--workers", "1"])):
+        args = ["run", str(EXAMPLES / name), "--replicates", "3", "--quiet", "--out", str(tmp_path)]
+        result = CliRunner().invoke(main, [*args, *extra])
+        assert result.exit_code == 0, result.output
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_the_errors_the_guide_quotes_are_the_ones_sim_prints(monkeypatch):
+    import shlex
+
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    monkeypatch.chdir(ROOT)
+    pairs = re.findall(r"^    \$ (sim .*)\n    (error: .*)$", GUIDE.read_text(), re.M)
+    assert len(pairs) >= 8
+    for command, message in pairs:
+        result = CliRunner().invoke(main, shlex.split(command)[1:])
+        assert result.exit_code == 2, (command, result.output)
+        assert result.output.strip() == message, command
