@@ -326,3 +326,12 @@ def test_sobol_bars_say_when_a_swept_step_starts_after_the_outcomes_date():
     first, second = fig.layout.updatemenus[0].buttons
     assert first.label == "fallen by the end (share)" and not first.args[1]["title.subtitle.text"]
     assert "intelligence is swept only from 2025-03-02" in second.args[1]["title.subtitle.text"]
+
+
+def test_sampled_points_pin_their_colour_scale_to_the_range_and_label_its_ends():
+    table = pd.DataFrame({"a": [0.1, 0.5, 0.9], "b": [1, 3, 2], "p": [0.2, 0.25, 0.9]})
+    (fig,) = charts.outcome_maps(table, ["a", "b"], ["p"], grid=False, scales={"p": 1.0})
+    (points,) = fig.data
+    assert (points.marker.cmin, points.marker.cmax) == (0.2, 0.9)
+    assert list(points.marker.colorbar.ticktext) == ["0.20", "0.90"]
+    assert "70% of the outcome's scale" in fig.layout.title.subtitle.text

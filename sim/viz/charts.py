@@ -201,51 +201,61 @@ def _steps_note(name: str, pair: Sequence[str], dates: dict, steps: dict) -> lis
     ]
 
 
+def _colour_ends(values: np.ndarray, fmt: str) -> tuple[dict, dict]:
+    """The colour scale pinned to the values' range, and the colour bar's ticks at its two
+    ends, labelled as the cells are (none for an outcome no point reached, e.g. a median
+    collapse day)."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return {}, {}
+    lo, hi = float(finite.min()), float(finite.max())
+    return {"min": lo, "max": hi}, {
+        "tickvals": [lo, hi],
+        "ticktext": [_label(lo, fmt), _label(hi, fmt)],
+    }
+
+
 def _heatmap(z: pd.DataFrame, name: str, visible: bool) -> go.Heatmap:
     """The means of one outcome over two parameters' levels, each cell labelled with its value
     and the colour bar's ends with the range it spans."""
     values = z.to_numpy(dtype=float)
     fmt = value_format(values.ravel())
-    finite = values[np.isfinite(values)]
-    ends: dict = {}
-    if len(finite):  # an outcome no point reached (e.g. a median collapse day) has none
-        lo, hi = float(finite.min()), float(finite.max())
-        ends = {"zmin": lo, "zmax": hi, "tickvals": [lo, hi]}
-        ends["ticktext"] = [_label(lo, fmt), _label(hi, fmt)]
-    ticks = {k: ends.pop(k) for k in ("tickvals", "ticktext") if k in ends}
+    ends, ticks = _colour_ends(values, fmt)
     return go.Heatmap(
         x=[str(v) for v in z.columns],
         y=[str(v) for v in z.index],
         z=values,
-        **ends,
+        zmin=ends.get("min"),
+        zmax=ends.get("max"),
         colorscale="Viridis",
         colorbar={"title": {"text": name, "side": "right"}, **ticks},
         text=[[_label(v, fmt) for v in row] for row in values],
         texttemplate="%{text}",
-        hovertemplate=f"%{{x}}, %{{y}}: %{{z:{fmt}}}<extra>{_plotly_safe(name)}</extra>",
+        hovertemplate=f"%{{x}}, %{{y}}: %{{z:{fmt}}}<extra>%{{fullData.name}}</extra>",
         visible=visible,
         name=name,
     )
 
 
-def _plotly_safe(text: str) -> str:
-    """Text for a hover template, where braces and % mean something to plotly."""
-    return text.replace("%", "%%").replace("{", "(").replace("}", ")")
-
-
 def _points(outcomes: pd.DataFrame, a: str, b: str, name: str, visible: bool) -> go.Scatter:
+    """One outcome at each sampled point, coloured on a scale pinned to its range."""
     values = outcomes[name].to_numpy(dtype=float)
+    fmt = value_format(values)
+    ends, ticks = _colour_ends(values, fmt)
     return go.Scatter(
         x=outcomes[a],
         y=outcomes[b],
         mode="markers",
         marker={
             "color": values,
+            "cmin": ends.get("min"),
+            "cmax": ends.get("max"),
             "colorscale": "Viridis",
             "showscale": True,
             "size": 9,
-            "colorbar": {"title": {"text": name, "side": "right"}},
+            "colorbar": {"title": {"text": name, "side": "right"}, **ticks},
         },
+        hovertemplate=f"%{{x}}, %{{y}}: %{{marker.color:{fmt}}}<extra>%{{fullData.name}}</extra>",
         visible=visible,
         name=name,
     )
@@ -259,7 +269,9 @@ def _subtitle(values: np.ndarray, scale: float | None, notes: list[str]) -> str:
     if len(finite):
         fmt = value_format(finite)
         span = f"Colours span {_label(finite.min(), fmt)} to {_label(finite.max(), fmt)}"
-        if scale:
+        if finite.min() == finite.max():
+            span = f"Every value is {_label(finite.min(), fmt)}: neither parameter here moves it"
+        elif scale:
             share = relative_spread(finite, scale)
             whole = _label(scale, value_format([scale]))
             span += f", {share * 100:.2g}% of the outcome's scale (0 to {whole})"
