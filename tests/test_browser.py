@@ -164,6 +164,11 @@ def test_dragging_the_replay_slider_moves_the_day_and_the_event_log(pages, brows
         side = page.locator(".side").bounding_box()
         last = page.locator(".side tbody tr:not(.later)").last.bounding_box()
         assert side["y"] <= last["y"] and last["y"] + last["height"] <= side["y"] + side["height"]
+        page.locator(".side tbody tr.later").first.click()  # an event: the map shows its day
+        day = next(d for d, c in rows if c == "later")
+        page.wait_for_function(f"{ACTIVE} === {day - 1}", timeout=10_000)
+        assert title.text_content().startswith(f"Day {day} ")
+        assert ("now", day) in {(c, d) for d, c in log_state(page)}
         assert not errors, errors
     finally:
         page.close()

@@ -54,7 +54,7 @@ text-align:left;vertical-align:top}.meta{color:#555;font-size:.9em}.desc{white-s
 .figure{margin:1.5em 0}.wide{overflow-x:auto}.beside{display:grid;
 grid-template-columns:minmax(0,1fr) 340px;gap:1em;align-items:start}
 .beside>.side{max-height:720px;overflow-y:auto;font-size:.85em;position:relative}
-tr.later td{color:#aaa}tr.now td{background:#fff3c4}
+tr.later td{color:#aaa}tr.now td{background:#fff3c4}.side tbody tr{cursor:pointer}
 @media (max-width:800px){.beside{grid-template-columns:minmax(0,1fr)}
 .beside>.side{max-height:420px}body{margin:1em auto}h1{font-size:1.5em}}"""
 

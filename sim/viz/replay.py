@@ -27,11 +27,17 @@ SIDES = ((0, "attacker", ATTACKER), (1, "defender", DEFENDER))
 HEIGHT = 780  # px; the map gets about 11 px a cell of a 42-column map on a 1280 px screen
 MAP_CELL_PX = 9.0  # a little under it, so labels placed for it also fit a smaller screen
 WHAT = {"pocket_formed": "cut off from supply", "unit_destroyed": "destroyed"}
+STILL = {  # go to one day at once, dropping any animation under way
+    "frame": {"duration": 0, "redraw": True},
+    "mode": "immediate",
+    "transition": {"duration": 0},
+}
 
 # The page's own script: play, pause and the slider run plotly's animation themselves, so the
 # promise plotly rejects when one animation interrupts another is caught here (plotly's own
 # buttons leave it unhandled: an "undefined" page error); and the event log follows the day
-# shown (earlier events plain, the day's highlighted, later ones grey, scrolled into view).
+# shown (earlier events plain, the day's highlighted, later ones grey, scrolled into view);
+# a click on an event shows its day.
 FOLLOW = """
 var side = plot.closest(".beside").querySelector(".side");
 var rows = side.querySelectorAll("tbody tr");
@@ -52,6 +58,9 @@ plot.on("plotly_sliderchange", function (e) {
   if (e.interaction) animate(e.step.args);
 });
 plot.on("plotly_buttonclicked", function (e) { animate(e.button.args); });
+rows.forEach(function (row, i) {  // a click on an event shows its day
+  row.addEventListener("click", function () { animate([[String(data.days[i])], data.still]); });
+});
 show(0);
 """
 
@@ -141,7 +150,7 @@ def _units(world: World, scenario: Scenario, s: dict, side: int) -> dict:
     }
 
 
-def _controls(days: list, still: dict) -> dict:
+def _controls(days: list) -> dict:
     """Play/pause on their own row and the slider under them, its day on the right: nothing
     covers anything at any width. Plotly only moves them; the page's script animates
     (`execute: False`), so an interrupted animation's rejected promise is caught."""
@@ -163,7 +172,7 @@ def _controls(days: list, still: dict) -> dict:
                 "pad": {"t": 0, "r": 0},
                 "buttons": [
                     {"label": "▶ play", "args": [None, play], **mine},
-                    {"label": "❚❚ pause", "args": [[None], still], **mine},
+                    {"label": "❚❚ pause", "args": [[None], STILL], **mine},
                 ],
             }
         ],
@@ -180,7 +189,7 @@ def _controls(days: list, still: dict) -> dict:
                     {
                         "label": str(day),
                         "value": str(d),
-                        "args": [[str(d)], still],
+                        "args": [[str(d)], STILL],
                         **mine,
                     }
                     for d, day in enumerate(days)
@@ -264,18 +273,13 @@ def replay_figure(world: World, scenario: Scenario, result: RunResult) -> go.Fig
             )
         )
     fig.frames = frames
-    still = {
-        "frame": {"duration": 0, "redraw": True},
-        "mode": "immediate",
-        "transition": {"duration": 0},
-    }
     fig.update_layout(
         title={"text": title(0)},
         template="plotly_white",
         height=HEIGHT,
         margin={"t": 100, "b": 200, "l": 60, "r": 20},
         legend={"orientation": "h", "y": -0.1, "yanchor": "top"},
-        **_controls(dates[: len(states)], still),
+        **_controls(dates[: len(states)]),
     )
     km_axes(fig, world, row=1, col=1)
     fig.update_yaxes(title_text=TERRITORY, rangemode="tozero", row=1, col=2)
@@ -301,7 +305,7 @@ def replay_page(
             Beside(
                 replay_figure(world, scenario, result),
                 Table(caption, ["day", "date", "event"], rows),
-                Script(FOLLOW, {"days": [e.day for e in entries]}),
+                Script(FOLLOW, {"days": [e.day for e in entries], "still": STILL}),
             )
         ],
     )
