@@ -84,17 +84,22 @@ def _kinds(world: World, slots: list[int]) -> str:
     return ", ".join(f"{n} {k}" for k, n in names.most_common())
 
 
+def _what(kind: str) -> str:
+    """'cut off from supply' for 'pocket_formed'; a kind added later reads as its name."""
+    return WHAT.get(kind, kind.replace("_", " "))
+
+
 def _units_entry(world: World, scenario: Scenario, kind: str, slots: list[int]) -> str:
     """One line for units of one side that arrived, were cut off or destroyed together."""
     if len(slots) == 1:
-        verb = "arrives" if kind == "reinforcement_arrived" else WHAT[kind]
+        verb = "arrives" if kind == "reinforcement_arrived" else _what(kind)
         return f"{unit_name(world, scenario, slots[0])} {verb}"
     side = _names(scenario)[int(world.side[slots[0]])]
     if kind == "reinforcement_arrived":
         group = world.group[slots[0]]
         return f"{side}: {len(slots)} battalions of {group} arrive ({_kinds(world, slots)})"
     which = ", ".join(f"{world.kind_names[world.kind[u]].rsplit('.', 1)[-1]} #{u}" for u in slots)
-    return f"{side}: {len(slots)} battalions {WHAT[kind]} ({which})"
+    return f"{side}: {len(slots)} battalions {_what(kind)} ({which})"
 
 
 def event_entries(world: World, scenario: Scenario, result: RunResult) -> list[Entry]:
@@ -121,12 +126,13 @@ def event_entries(world: World, scenario: Scenario, result: RunResult) -> list[E
     return out
 
 
+def _row(world: World, e: Entry) -> list[str]:
+    return [str(e.day + 1), str(world.date(e.day)), e.text]
+
+
 def event_rows(world: World, scenario: Scenario, result: RunResult) -> list[list[str]]:
     """Day, date and what happened: the event log's rows (see `event_entries`)."""
-    return [
-        [str(e.day + 1), str(world.date(e.day)), e.text]
-        for e in event_entries(world, scenario, result)
-    ]
+    return [_row(world, e) for e in event_entries(world, scenario, result)]
 
 
 def _units(world: World, scenario: Scenario, s: dict, side: int) -> dict:
@@ -199,20 +205,10 @@ def _controls(days: list) -> dict:
     }
 
 
-def replay_figure(world: World, scenario: Scenario, result: RunResult) -> go.Figure:
-    """The animation of the first replicate of a traced run (`trace=True`)."""
-    states = result.states
-    territory = result.series["territory"][0]
-    dates = [world.date(d) for d in range(world.days)]
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        column_widths=[0.66, 0.34],
-        horizontal_spacing=0.09,
-        subplot_titles=("Who holds each cell, and the units", "Territory held"),
-    )
+def _add_map(fig: go.Figure, world: World, scenario: Scenario, s: dict) -> None:
+    """Day one's map on the left: who holds each cell, each side's units, border, places."""
     owner = go.Heatmap(
-        z=states[0]["owner"][0].astype(int),
+        z=s["owner"][0].astype(int),
         zmin=0,
         zmax=1,
         colorscale=[[0, rgba(ATTACKER, 0.35)], [1, rgba(DEFENDER, 0.35)]],
@@ -222,43 +218,48 @@ def replay_figure(world: World, scenario: Scenario, result: RunResult) -> go.Fig
     )
     fig.add_trace(owner, row=1, col=1)
     for side, _, hue in SIDES:
-        first = _units(world, scenario, states[0], side)
+        first = _units(world, scenario, s, side)
         first["marker"].update(color=hue, line={"color": "white", "width": 1})
-        fig.add_trace(
-            go.Scatter(
-                mode="markers",
-                name=_names(scenario)[side],
-                hovertemplate="%{text}<extra></extra>",
-                **first,
-            ),
-            row=1,
-            col=1,
+        units = go.Scatter(
+            mode="markers",
+            name=_names(scenario)[side],
+            hovertemplate="%{text}<extra></extra>",
+            **first,
         )
+        fig.add_trace(units, row=1, col=1)
     fig.add_trace(border_trace(world), row=1, col=1)
     fig.add_trace(places_trace(world, MAP_CELL_PX), row=1, col=1)
-    fig.add_trace(
-        go.Scatter(x=dates, y=territory, mode="lines", name="territory", line={"color": "#222"}),
-        row=1,
-        col=2,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[dates[0]],
-            y=[territory[0]],
-            mode="markers",
-            name="day shown",
-            marker={"size": 12, "color": DEFENDER},
-        ),
-        row=1,
-        col=2,
-    )
-    marker = len(fig.data) - 1
+    km_axes(fig, world, row=1, col=1)
 
-    def title(d: int) -> str:
-        return f"Day {d + 1} · {dates[d]} · {territory[d]:,.0f} km² held"
 
+def _add_curve(fig: go.Figure, dates: list, territory: np.ndarray) -> int:
+    """The territory curve on the right with the day shown on it; returns that marker's
+    trace index (the frames move it)."""
+    line = go.Scatter(x=dates, y=territory, mode="lines", name="territory", line={"color": "#222"})
+    fig.add_trace(line, row=1, col=2)
+    shown = go.Scatter(
+        x=[dates[0]],
+        y=[territory[0]],
+        mode="markers",
+        name="day shown",
+        marker={"size": 12, "color": DEFENDER},
+    )
+    fig.add_trace(shown, row=1, col=2)
+    fig.update_yaxes(title_text=TERRITORY, rangemode="tozero", row=1, col=2)
+    return len(fig.data) - 1
+
+
+def _title(dates: list, territory: np.ndarray, d: int) -> str:
+    return f"Day {d + 1} · {dates[d]} · {territory[d]:,.0f} km² held"
+
+
+def _frames(
+    world: World, scenario: Scenario, result: RunResult, dates: list, marker: int
+) -> list[go.Frame]:
+    """One frame a day: the owners, both sides' units, the day on the curve, the title."""
+    territory = result.series["territory"][0]
     frames = []
-    for d, s in enumerate(states):
+    for d, s in enumerate(result.states):
         units = [go.Scatter(**_units(world, scenario, s, side)) for side, _, _ in SIDES]
         frames.append(
             go.Frame(
@@ -269,20 +270,34 @@ def replay_figure(world: World, scenario: Scenario, result: RunResult) -> go.Fig
                     go.Scatter(x=[dates[d]], y=[territory[d]]),
                 ],
                 traces=[0, 1, 2, marker],
-                layout={"title": {"text": title(d)}},
+                layout={"title": {"text": _title(dates, territory, d)}},
             )
         )
-    fig.frames = frames
+    return frames
+
+
+def replay_figure(world: World, scenario: Scenario, result: RunResult) -> go.Figure:
+    """The animation of the first replicate of a traced run (`trace=True`)."""
+    territory = result.series["territory"][0]
+    dates = [world.date(d) for d in range(world.days)]
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.66, 0.34],
+        horizontal_spacing=0.09,
+        subplot_titles=("Who holds each cell, and the units", "Territory held"),
+    )
+    _add_map(fig, world, scenario, result.states[0])
+    marker = _add_curve(fig, dates, territory)
+    fig.frames = _frames(world, scenario, result, dates, marker)
     fig.update_layout(
-        title={"text": title(0)},
+        title={"text": _title(dates, territory, 0)},
         template="plotly_white",
         height=HEIGHT,
         margin={"t": 100, "b": 200, "l": 60, "r": 20},
         legend={"orientation": "h", "y": -0.1, "yanchor": "top"},
-        **_controls(dates[: len(states)]),
+        **_controls(dates[: len(result.states)]),
     )
-    km_axes(fig, world, row=1, col=1)
-    fig.update_yaxes(title_text=TERRITORY, rangemode="tozero", row=1, col=2)
     return fig
 
 
@@ -291,7 +306,7 @@ def replay_page(
 ) -> str:
     """The replay page; `inputs` names the design point of a study it comes from."""
     entries = event_entries(world, scenario, result)
-    rows = [[str(e.day + 1), str(world.date(e.day)), e.text] for e in entries]
+    rows = [_row(world, e) for e in entries]
     meta = {"seed": str(scenario.seed), "replicate": str(replicate), "days": str(world.days)}
     if inputs:
         meta["design"] = inputs
