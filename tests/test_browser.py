@@ -127,7 +127,7 @@ def drag_slider(page, to: float) -> None:
     y = grip["y"] + grip["height"] / 2
     page.mouse.move(grip["x"] + grip["width"] / 2, y)
     page.mouse.down()
-    page.mouse.move(rail["x"] + rail["width"] * to, y, steps=25)
+    page.mouse.move(rail["x"] + rail["width"] * to, y, steps=12)
     page.mouse.up()
 
 
@@ -186,7 +186,7 @@ def overlapping(boxes: list[dict]) -> list[tuple[dict, dict]]:
     ]
 
 
-@pytest.mark.parametrize(("width", "phone"), [(1280, False), (1920, False), (390, True)])
+@pytest.mark.parametrize(("width", "phone"), [(1280, False), (390, True)])
 def test_nothing_covers_the_replay_controls_or_place_labels(pages, browser, width, phone):
     page, errors, _ = open_offline(browser, pages["replay"], width, phone)
     try:
@@ -204,18 +204,18 @@ def test_nothing_covers_the_replay_controls_or_place_labels(pages, browser, widt
         page.close()
 
 
-@pytest.mark.parametrize("name", ["report", "study", "compare", "replay"])
-def test_a_phone_lays_each_page_out_at_its_own_width(pages, browser, name):
-    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in (
-        pages[name].read_text()
-    )
-    page, errors, _ = open_offline(browser, pages[name], 390, phone=True)
-    try:  # without the viewport line a phone lays pages out at 980 px and shrinks them
-        assert page.evaluate("document.documentElement.clientWidth") == 390
-        assert page.evaluate("document.body.getBoundingClientRect().width") <= 390
-        assert not errors, errors
-    finally:
-        page.close()
+def test_a_phone_lays_each_page_out_at_its_own_width(pages, browser):
+    for name in pages:
+        html = pages[name].read_text()
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    for name in ("study", "replay"):  # the widest tables; the map beside its log
+        page, errors, _ = open_offline(browser, pages[name], 390, phone=True)
+        try:  # without the viewport line a phone lays pages out at 980 px and shrinks them
+            assert page.evaluate("document.documentElement.clientWidth") == 390
+            assert page.evaluate("document.body.getBoundingClientRect().width") <= 390
+            assert not errors, errors
+        finally:
+            page.close()
 
 
 @pytest.mark.parametrize("name", ["report", "replay"])

@@ -153,10 +153,16 @@ def test_paired_differences_are_replicate_by_replicate(study):
     assert np.array_equal(unpaired.table["q50"].to_numpy(), want)
 
 
-def test_the_replay_animates_every_day_of_the_run():
+@pytest.fixture(scope="module")
+def traced():
+    """Replicate 4 of 20 days of Kursk, traced day by day."""
     loaded = load(KURSK, ["days=20"])
     world = plan(loaded).world(0)
-    result = batch.run(world, [4], trace=True)
+    return loaded, world, batch.run(world, [4], trace=True)
+
+
+def test_the_replay_animates_every_day_of_the_run(traced):
+    loaded, world, result = traced
     fig = replay.replay_figure(world, loaded.scenario, result)
     assert len(fig.frames) == 20 and len(fig.layout.sliders[0].steps) == 20
     for d in (0, 19):
@@ -173,10 +179,8 @@ def test_the_replay_animates_every_day_of_the_run():
     assert len(replay.event_rows(world, loaded.scenario, result)) == len(entries)
 
 
-def test_the_event_log_groups_units_that_arrive_together():
-    loaded = load(KURSK, ["days=20"])
-    world = plan(loaded).world(0)
-    result = batch.run(world, [4], trace=True)
+def test_the_event_log_groups_units_that_arrive_together(traced):
+    loaded, world, result = traced
     arrivals = Counter(
         (day, world.group[i])
         for day, kind, i in result.event_list(4)
