@@ -174,6 +174,8 @@ def test_the_replay_animates_every_day_of_the_run(traced):
         assert frame.data[3].y[0] == result.series["territory"][0, d]
     places = next(t for t in fig.data if t.name == "places")
     assert list(places.text) == list(world.places)
+    dots = [t.marker.color for t in fig.data if t.type == "scatter" and "markers" in t.mode]
+    assert len(dots) == 4 and len(set(dots)) == 4  # the day shown is no side's colour
     entries = replay.event_entries(world, loaded.scenario, result)
     assert sum(e.events for e in entries) == len(result.events)  # grouped, none lost
     assert len(replay.event_rows(world, loaded.scenario, result)) == len(entries)

@@ -242,8 +242,8 @@ def _add_curve(fig: go.Figure, dates: list, territory: np.ndarray) -> int:
         y=[territory[0]],
         mode="markers",
         name="day shown",
-        marker={"size": 12, "color": DEFENDER},
-    )
+        marker={"size": 13, "symbol": "circle-open", "color": "#000", "line": {"width": 3}},
+    )  # not a side's colour: it would read as one more unit
     fig.add_trace(shown, row=1, col=2)
     fig.update_yaxes(title_text=TERRITORY, rangemode="tozero", row=1, col=2)
     return len(fig.data) - 1
