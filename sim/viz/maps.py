@@ -162,6 +162,7 @@ def km_axes(fig: go.Figure, world: World, row: int | None = None, col: int | Non
     yvals, ytext = _km_ticks(h, world.cell_km)
     common = {"showgrid": False, "zeroline": False, "ticks": "outside", "tickmode": "array"}
     common["constrain"] = "domain"  # the axes hug the map, with no blank band beside it
+    common["visible"] = True  # a map drawn without axes gets them
     fig.update_xaxes(
         range=[-0.5, w - 0.5],
         tickvals=xvals,
