@@ -464,3 +464,26 @@ def test_the_study_table_fits_100_columns_and_names_what_it_leaves_out():
     assert max(len(line) for line in text.splitlines()) <= 100, text
     assert "not reached in 75%" in text and "NaN" not in text and "nan" not in text
     assert "more columns (km² 2024-10-31" in text and "outcomes.parquet" in text
+
+
+def test_run_and_report_say_how_many_reinforcement_units_never_entered(tmp_path):
+    """A wave due where its side holds no free cell at all: sim run and the report say so."""
+    from worlds import scenario_dict
+
+    data = scenario_dict(
+        ["ADDDD", "DDDDD", "DDDDD"],
+        [("A", 0, 0, 500), ("D", 2, 4, 500)],
+        days=5,
+        attacker_reinforcements={
+            "stuck": {"date": "2025-01-02", "men": 800, "unit_strength": 400, "kind": "inf",
+                      "cells": [[0, 0]]},
+        },
+    )  # fmt: skip
+    data["replicates"] = 3
+    path = tmp_path / "stuck.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = sim("run", str(path), "--quiet", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "Reinforcement units that never entered  6 in 100% of runs" in result.output
+    (folder,) = (tmp_path / "out").iterdir()
+    assert "6 in 100% of runs (no free entry cell)" in (folder / "report.html").read_text()

@@ -82,10 +82,18 @@ class KeyFigures:
     holds: list[tuple[dt.date, float, float]]  # date, km², probability
     collapse: Collapse
     start: dt.date
+    never_entered: np.ndarray | None = None  # per run: reinforcement units that never entered
 
 
-def key_figures(territory: np.ndarray, start: dt.date, start_km2: float, report) -> KeyFigures:
-    """The table `sim run` prints, from a scenario's `report:` section."""
+def key_figures(
+    territory: np.ndarray,
+    start: dt.date,
+    start_km2: float,
+    report,
+    never_entered: np.ndarray | None = None,
+) -> KeyFigures:
+    """The table `sim run` prints, from a scenario's `report:` section (and, where the runs
+    have reinforcements, how many of their units found no way onto the map)."""
     days = territory.shape[1]
 
     def index(d: dt.date) -> int | None:
@@ -103,4 +111,5 @@ def key_figures(territory: np.ndarray, start: dt.date, start_km2: float, report)
         for t in report.thresholds
         if index(t.date) is not None
     ]
-    return KeyFigures(rows, holds, collapse(territory, start_km2, report.collapse_fraction), start)
+    fall = collapse(territory, start_km2, report.collapse_fraction)
+    return KeyFigures(rows, holds, fall, start, never_entered)

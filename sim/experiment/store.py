@@ -338,13 +338,18 @@ class ResultsDir:
 
     def territory(self, point: int) -> np.ndarray:
         """(replicates, days) territory of one design point, reading only its parts."""
+        return self.column(point, "territory")
+
+    def column(self, point: int, name: str) -> np.ndarray:
+        """(replicates, days) of one daily series of one design point, reading only its
+        parts."""
         parts = self._parts("series", point)
         if not parts:
             raise StoreError(f"{self.path}: no finished runs of design point {point}")
-        columns = ["replicate", "day", "territory"]
+        columns = ["replicate", "day", name]
         one = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
         one = one.sort_values(["replicate", "day"])
-        return one["territory"].to_numpy().reshape(one["replicate"].nunique(), -1)
+        return one[name].to_numpy().reshape(one["replicate"].nunique(), -1)
 
     def series(self, columns: list[str] | None = None) -> pd.DataFrame:
         parts = self._parts("series")

@@ -41,6 +41,11 @@ def key_table_rows(k: KeyFigures) -> list[tuple[str, str]]:
     else:
         text = f"{k.start + dt.timedelta(days=int(med))} (day {med:.0f}; {share:.0%} of runs fell)"
     rows.append((f"Median day below {k.collapse.threshold_km2:,.0f} km²", text))
+    if k.never_entered is not None:
+        stuck = k.never_entered
+        runs = f"{(stuck > 0).mean():.0%} of runs"
+        text = f"{int(stuck.sum()):,} in {runs} (no free entry cell)" if stuck.any() else "none"
+        rows.append(("Reinforcement units that never entered", text))
     return rows
 
 
@@ -157,7 +162,10 @@ def write(store: ResultsDir, study: Study) -> tuple[Summary, KeyFigures]:
 def build(store: ResultsDir, study: Study, summary: Summary) -> KeyFigures:
     """Write report.html for a finished study; returns point 0's key figures."""
     scenario, world, d = study.loaded.scenario, study.world(0), study.design
-    figures = key_figures(store.territory(0), scenario.start, world.territory0, scenario.report)
+    stuck = store.column(0, "waiting")[:, -1] if world.arrival.any() else None
+    figures = key_figures(
+        store.territory(0), scenario.start, world.territory0, scenario.report, stuck
+    )
     meta = {
         "scenario": scenario.name,
         "seed": str(scenario.seed),
