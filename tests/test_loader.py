@@ -777,11 +777,12 @@ def valid_scenarios(draw) -> dict:
             "units": [group(list(kinds)) for _ in range(draw(st.integers(0, 3)))],
         }
         if draw(st.booleans()):
+            men = draw(st.integers(0, 1_000_000))  # 0: the reinforcement does not come
             spec["reinforcements"] = {
                 "wave": {
                     "date": start + dt.timedelta(days=draw(st.integers(0, days))),
-                    "men": draw(st.integers(1, 1_000_000)),
-                    "unit_strength": draw(st.floats(1, 100_000)),
+                    "men": men,  # in at most 20,000 units: within MAX_SLOTS on both sides
+                    "unit_strength": draw(st.floats(max(1, men / 20_000), 100_000)),
                     "kind": draw(st.sampled_from(list(kinds))),
                 }
             }

@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import TypeAdapter, ValidationError
 from scipy.stats import qmc
 
-from sim.scenario.load import FieldPath, Loaded, ScenarioError, validate
-from sim.scenario.schema import MAX_POINTS, Parameter, Scenario
+from sim.scenario.load import FieldPath, Loaded, ScenarioError, field_path, shown, validate
+from sim.scenario.schema import MAX_POINTS, Parameter, Scenario, field_type
 
 SWEEPABLE = ("map", "places", "rules", "sides")  # the rest fixes what a run is, not its inputs
+DESIGN_NAMES = {"grid": "a grid", "lhs": "an LHS", "sobol": "a Sobol"}
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,6 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _path(name: str) -> FieldPath:
-    return tuple(int(p) if p.isdigit() else p for p in name.split("."))
-
-
 def _at(data: Any, path: FieldPath) -> Any:
     node = data
     for part in path:
@@ -110,14 +108,24 @@ def data_of(loaded: Loaded) -> dict[str, Any]:
     return loaded.scenario.model_dump(mode="python", by_alias=True)
 
 
-def _as(kind: type, v: Any) -> Any:
-    """A value read back from JSON (the manifest) as the field's kind: dates were strings."""
-    if kind is dt.date and isinstance(v, str):
+def _reader(path: FieldPath, step: dt.date | None) -> Any:
+    """Reads a level as the field it sets would (the value of a schedule's step if `step`):
+    `true` for a number is 1.0, a date written as text (JSON) a date, so that a column of the
+    design holds one type. A value the field refuses is kept for the scenario's own check,
+    which names it with its design point."""
+    kind = field_type((*path, 0, "value") if step is not None else path)
+    adapter = TypeAdapter(kind) if kind is not None else None
+
+    def read(v: Any) -> Any:
+        if adapter is None:
+            return v
         try:
-            return dt.date.fromisoformat(v)
-        except ValueError:
-            return v  # left for the scenario's own check to name
-    return v
+            out = adapter.validate_python(v)
+        except ValidationError:
+            return v
+        return out if isinstance(out, bool | int | float | str | dt.date) else v
+
+    return read
 
 
 def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
@@ -127,7 +135,7 @@ def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
     out: list[Axis] = []
     for name, spec in sweep.parameters.items():
         where = ("sweep", "parameters", name)
-        path = _path(name)
+        path = field_path(name)
         if not isinstance(path[0], str) or path[0] not in SWEEPABLE:
             raise src.error(where, f"only fields under {', '.join(SWEEPABLE)} can be swept")
         for other in out:  # one axis would rewrite what the other addresses
@@ -145,15 +153,15 @@ def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
                 raise src.error(where, "'from' applies to a schedule (tempo, intelligence, …)")
             if not s.start <= spec.from_ <= s.end:
                 raise src.error(where, f"'from' must fall within the run, {s.start} to {s.end}")
-        kind = _kind(current, spec.from_)
+        kind, read = _kind(current, spec.from_), _reader(path, spec.from_)
         if ranged != (spec.range is not None):
             need = "range: [low, high]" if ranged else "a list of values"
-            raise src.error(where, f"a {sweep.design} design needs {need}")
+            raise src.error(where, f"{DESIGN_NAMES[sweep.design]} design needs {need}")
         if spec.range is None:
-            values = [_as(kind, v) for v in spec.values]
+            values = [read(v) for v in spec.values]
             out.append(Axis(name, path, spec.from_, kind, values=values))
             continue
-        low, high = (_as(kind, v) for v in spec.range)
+        low, high = (read(v) for v in spec.range)
         numeric = kind in (int, float) and _number(low) and _number(high)
         dated = kind is dt.date and all(isinstance(v, dt.date) for v in (low, high))
         if not (numeric or dated):
@@ -195,7 +203,7 @@ def build(loaded: Loaded) -> Design:
         columns = list(zip(*itertools.product(*(a.values for a in axes)), strict=True))
     else:
         if sweep.points is None:
-            raise src.error(("sweep",), f"a {sweep.design} design needs points")
+            raise src.error(("sweep",), f"{DESIGN_NAMES[sweep.design]} design needs points")
         if sweep.design == "lhs":
             unit = qmc.LatinHypercube(d=len(axes), rng=s.seed).random(sweep.points)
         else:
@@ -283,12 +291,17 @@ def _with_values(loaded: Loaded, design: Design, values: dict[str, Any], what: s
         node[last] = value
         src.swept[a.path] = ("sweep", "parameters", a.name)
     try:
-        return validate(data, src)
+        return validate(data, src, like=loaded)
     except ScenarioError as exc:
-        shown = ", ".join(f"{k}={v}" for k, v in values.items())
         raise ScenarioError(
-            exc.file, exc.line, exc.field, f"{exc.message} ({what}: {shown})"
+            exc.file, exc.line, exc.field, f"{exc.message} ({what}: {_settings(values)})"
         ) from None
+
+
+def _settings(values: dict[str, Any], limit: int = 120) -> str:
+    """'a=0.2, b=2025-01-01', cut short after `limit` characters."""
+    text = ", ".join(f"{k}={shown(v)}" for k, v in values.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe_point(design: Design, point: int) -> str:

@@ -1,27 +1,92 @@
 """YAML → Scenario, with every error reported as file:line, field path and what was expected.
 
 The YAML is composed into nodes once so that each value's line is known; pydantic's error
-locations are then mapped back to lines. `--set path=value` overrides are applied to the
-data before validation and reported as coming from the command line.
+locations are then mapped back to lines. `--set path=value` values are read by the same
+builder as the file, applied to the data before validation and reported as coming from the
+command line. Whatever the input, the answer is a Scenario or one ScenarioError of one line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from sim.scenario import maps
-from sim.scenario.schema import SIDES, Scenario
+from sim.scenario.schema import MAX_SLOTS, SIDES, Scenario
 
-MAX_BYTES = 10_000_000
+try:  # libyaml's parser: the pure-Python one takes a minute over a large file
+    from yaml._yaml import CParser as _Events
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Events(Reader, Scanner, Parser):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+
+
+MAX_BYTES = 2_000_000  # a 200 × 200 map in four layers is 170 kB: ten times that is a typo
+MAX_VALUES = 100_000  # values after expanding aliases: a "billion laughs" file stops here
+MAX_DEPTH = 64
+MAX_SHOWN = 40  # characters of a user's value or key quoted in a message
 LAYER_NAMES = ("terrain", "owner", "homeland", "roads")
 FieldPath = tuple[str | int, ...]
-_TYPE_TAGS = {"float", "int", "str", "bool", "list[Step]"}  # pydantic's union branch names
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_KEY_TYPES = (str, int, float, bool, dt.date)
+
+
+def printable(text: str, limit: int = MAX_SHOWN) -> str:
+    """Text on one line as a message shows it: characters that do not print as U+XXXX, at
+    most `limit` characters."""
+    text = "".join(c if c.isprintable() else f"U+{ord(c):04X}" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A user's value as a message quotes it: text in quotes (see `printable`), numbers and
+    dates as written, a list or a section by what it is."""
+    if isinstance(value, str):
+        return f"'{printable(value, limit)}'"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[str(value)]  # as YAML spells it
+    if isinstance(value, int | float):
+        return printable(f"{value:g}" if isinstance(value, float) else str(value), limit)
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a section"
+    if isinstance(value, bytes):
+        return "binary data"
+    return "nothing" if value is None else type(value).__name__
+
+
+def _dotted(path: FieldPath) -> str:
+    return printable(".".join(printable(str(p)) for p in path), 3 * MAX_SHOWN)
+
+
+def field_path(dotted: str) -> FieldPath:
+    """`a.b.0.c` → ('a', 'b', 0, 'c'): the parts of a dotted path, list indices as integers."""
+    return tuple(int(p) if p.isascii() and p.isdigit() else p for p in dotted.split("."))
 
 
 class ScenarioError(Exception):
@@ -41,6 +106,10 @@ class FieldError(ValueError):
         self.path = tuple(path)
 
 
+class _Unreadable(Exception):
+    """A file that cannot be read as a scenario's text; the caller says which file it was."""
+
+
 @dataclass
 class Source:
     """Where each value of a scenario came from, to turn field paths into file:line."""
@@ -54,7 +123,7 @@ class Source:
     def locate(self, path: FieldPath) -> tuple[str, int | None, str]:
         for opath, text in self.overrides.items():
             if opath == path[: len(opath)]:  # the error lies in what the override set
-                return f"--set {text}", None, _dotted(path)
+                return _set_shown(text), None, _dotted(path)
         for spath, entry in self.swept.items():
             if spath == path[: len(spath)]:  # the error lies in a value the sweep set
                 return (*self.locate(entry)[:2], _dotted(path))
@@ -82,21 +151,41 @@ def _has(node: Any, part: str | int) -> bool:
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
-def _dotted(path: FieldPath) -> str:
-    return ".".join(str(p) for p in path)
+# ----------------------------------------------------------------------------- YAML
 
 
-MAX_VALUES = 200_000  # values after expanding aliases: a "billion laughs" file stops here
-MAX_DEPTH = 64
-_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
-_KEY_TYPES = (str, int, float, bool, dt.date)
+class _TooBig(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
+class _Loader(Composer, _Events, SafeConstructor, Resolver):
+    """libyaml's events composed by PyYAML's composer, which counts the nodes as it goes: a
+    file of a million values stops at MAX_VALUES instead of being composed first."""
+
+    def __init__(self, text: str) -> None:
+        _Events.__init__(self, text)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self.nodes = self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.nodes += 1
+        self.depth += 1
+        if self.nodes > MAX_VALUES or self.depth > MAX_DEPTH:
+            raise _TooBig(self.peek_event().start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class _Builder:
     """Builds Python data from YAML nodes, recording each value's line; refuses duplicate or
     non-scalar keys, tags on collections, and files that nest or expand beyond reason."""
 
-    def __init__(self, loader: yaml.SafeLoader, src: Source) -> None:
+    def __init__(self, loader: _Loader, src: Source) -> None:
         self.loader, self.src, self.count = loader, src, 0
 
     def fail(self, node: yaml.Node, path: FieldPath, message: str) -> ScenarioError:
@@ -106,18 +195,17 @@ class _Builder:
         try:
             return self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
-            problem = getattr(exc, "problem", None) or str(exc) or type(exc).__name__
-            raise self.fail(node, path, f"cannot read this value: {problem}") from None
+            raise self.fail(node, path, _unreadable_scalar(node, exc)) from None
 
     def build(self, node: yaml.Node, path: FieldPath) -> Any:
         self.count += 1
         if self.count > MAX_VALUES or len(path) > MAX_DEPTH:
-            raise self.fail(node, path, "the file nests or repeats (aliases) beyond reason")
+            raise self.fail(node, path, "nests or repeats (aliases) beyond reason")
         self.src.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if node.tag not in _PLAIN_TAGS:
-            raise self.fail(node, path, f"unsupported tag {node.tag}")
+            raise self.fail(node, path, f"unsupported tag {printable(node.tag)}")
         if isinstance(node, yaml.SequenceNode):
             return [self.build(n, (*path, i)) for i, n in enumerate(node.value)]
         out: dict[Any, Any] = {}
@@ -133,45 +221,96 @@ class _Builder:
         return out
 
 
-def parse_yaml(text: str, src: Source) -> Any:
-    loader = None
+_TAG_WORDS = {"timestamp": "a date", "int": "a whole number", "float": "a number"}
+
+
+def _unreadable_scalar(node: yaml.Node, exc: Exception) -> str:
+    """Why a scalar cannot be read, in the user's words: a date that does not exist, a tag
+    that does not fit its value, or a tag that is not supported."""
+    kind = node.tag.rsplit(":", 1)[-1]
+    if "could not determine a constructor" in str(exc):
+        return f"unsupported tag {printable(node.tag)}"
+    if kind == "timestamp" and isinstance(exc, ValueError | OverflowError):
+        return f"{printable(str(node.value))} is not a date that exists ({exc})"
+    what = _TAG_WORDS.get(kind, printable(node.tag))
+    return f"cannot read {shown(node.value)} as {what}"
+
+
+def _compose(text: str, src: Source) -> tuple[bool, Any]:
+    """(False, None) for a text without a value, else (True, the built value)."""
+    loader = _Loader(text)
     try:
-        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
-            raise ScenarioError(src.file, 1, "", "the file is empty")
-        return _Builder(loader, src).build(node, ())
+            return False, None
+        return True, _Builder(loader, src).build(node, ())
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and start and mark and start.line != mark.line:
-            problem += f" ({context} started on line {start.line + 1})"
-        line = mark.line + 1 if mark else None
-        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
-            line = text[: exc.position].count("\n") + 1
-            problem = f"character {exc.character!r} is not allowed in YAML"
-        raise ScenarioError(src.file, line, "", f"malformed YAML: {problem}") from None
+        raise _yaml_error(exc, text, src) from None
+    except _TooBig as exc:
+        line = exc.mark.line + 1 if exc.mark else None
+        message = "nests or repeats (aliases) beyond reason"
+        raise ScenarioError(src.file, line, "", message) from None
     except RecursionError:
-        raise ScenarioError(src.file, None, "", "the file nests beyond reason") from None
+        raise ScenarioError(src.file, None, "", "nests beyond reason") from None
     finally:
-        if loader is not None:
-            loader.dispose()
+        loader.dispose()
 
 
-def _read_text(path: Path, shown: str) -> str:
+def _yaml_error(exc: yaml.YAMLError, text: str, src: Source) -> ScenarioError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "cannot parse"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start and mark and start.line != mark.line:
+        problem += f" ({context} started on line {start.line + 1})"
+    line = mark.line + 1 if mark else None
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character  # an int from libyaml, a str from PyYAML's reader
+        char = chr(char) if isinstance(char, int) else str(char)
+        problem = f"the character {printable(char)} is not allowed in YAML"
+    elif "cannot start any token" in problem and "\t" in text.split("\n")[line - 1 if line else 0]:
+        problem += " (a tab: indent with spaces)"
+    return ScenarioError(src.file, line, "", f"malformed YAML: {printable(problem, 200)}")
+
+
+def parse_yaml(text: str, src: Source) -> Any:
+    found, value = _compose(text, src)
+    if not found:
+        raise ScenarioError(src.file, 1, "", "the file is empty")
+    return value
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _read_text(path: Path) -> str:
+    """The text of a regular file of at most MAX_BYTES. Anything else is refused without
+    waiting: a named pipe would block forever, a device never end."""
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ScenarioError(shown, None, "", f"larger than {MAX_BYTES} bytes")
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise ScenarioError(shown, None, "", "no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(shown, None, "", "is a folder, not a scenario file") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(shown, None, "", "not UTF-8 text") from None
+        raise _Unreadable("no such file") from None
     except OSError as exc:
-        raise ScenarioError(shown, None, "", f"cannot read: {exc.strerror}") from None
+        raise _Unreadable(f"cannot read: {exc.strerror or 'refused'}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise _Unreadable("is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise _Unreadable("is not a regular file (a pipe, device or socket)")
+        data = b""
+        while len(data) <= MAX_BYTES and (chunk := os.read(fd, MAX_BYTES + 1 - len(data))):
+            data += chunk
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror or 'refused'}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise _Unreadable(f"larger than {MAX_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Unreadable("not UTF-8 text") from None
 
 
 def _layer_files(data: Any, base: Path, src: Source) -> None:
@@ -185,57 +324,125 @@ def _layer_files(data: Any, base: Path, src: Source) -> None:
         if not (isinstance(value, dict) and set(value) == {"file"}):
             continue
         path = ("map", "layers", name, "file")
-        rel = str(value["file"])
+        rel = value["file"]
+        if not isinstance(rel, str) or not rel:
+            raise src.error(path, "expected the name of a file beside the scenario")
         target = (base / rel).resolve()
         if (
             Path(rel).is_absolute()
             or ".." in Path(rel).parts
             or base.resolve() not in target.parents
         ):
-            raise src.error(path, f"{rel!r} must name a file beside the scenario (no '..')")
+            raise src.error(path, f"{shown(rel)} must name a file beside the scenario (no '..')")
         try:
-            layers[name] = _read_text(target, rel)
-        except ScenarioError as exc:
-            raise src.error(path, f"{rel}: {exc.message}") from None
+            layers[name] = _read_text(target)
+        except _Unreadable as exc:
+            raise src.error(path, f"{shown(rel)}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- --set
+
+
+def _set_shown(text: str) -> str:
+    return f"--set {printable(text, 2 * MAX_SHOWN)}"
 
 
 def parse_override(text: str) -> tuple[FieldPath, Any]:
-    """`a.b.0.c=value` → (('a','b',0,'c'), value parsed as a YAML scalar or flow value)."""
+    """`a.b.0.c=value` → (('a','b',0,'c'), value), the value read as the file's values are
+    (an empty value is the empty text)."""
+    where = _set_shown(text)
     if "=" not in text:
-        raise ScenarioError(f"--set {text}", None, "", "expected path=value")
+        raise ScenarioError(where, None, "", "expected path=value")
     key, raw = text.split("=", 1)
-    parts = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    parts = field_path(key.strip())
     if not key.strip() or any(p == "" for p in parts):
-        raise ScenarioError(f"--set {text}", None, key, "expected a dotted field path")
+        raise ScenarioError(where, None, printable(key), "expected a dotted field path")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        raise ScenarioError(f"--set {text}", None, key, "the value is not valid YAML") from None
-    return parts, value
+        found, value = _compose(raw, Source(where))
+    except ScenarioError as exc:
+        inner = _dotted((*parts, *([exc.field] if exc.field else [])))
+        raise ScenarioError(where, None, inner, exc.message) from None
+    return parts, value if found else ""
+
+
+DOTTED_KEYS = ("sweep", "parameters")  # a section whose keys are dotted paths themselves
+
+
+def _keys(data: Any, parts: FieldPath) -> FieldPath:
+    """The dotted parts of a --set path grouped into the keys they name: a run of parts that
+    is one key of a section (`sweep.parameters.sides.attacker.tempo`) becomes that key; a new
+    key of DOTTED_KEYS takes all the parts left."""
+    node, out, i = data, [], 0
+    while i < len(parts):
+        run = len(parts) - i
+        if isinstance(node, dict):
+            names = (".".join(map(str, parts[i : i + n])) for n in range(run, 1, -1))
+            found = next((n for n in names if n in node), None)
+            if found is None and tuple(out) == DOTTED_KEYS:
+                found = ".".join(map(str, parts[i:]))
+            if found is not None:
+                out.append(found)
+                i += found.count(".") + 1
+                node = node.get(found)
+                continue
+        part = parts[i]
+        out.append(part)
+        node = node[part] if _has(node, part) else None
+        i += 1
+    return tuple(out)
 
 
 def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> FieldPath:
     """Set one value; returns the shallowest path the override created or replaced, so that
     errors inside it are blamed on the command line rather than on the file."""
+    path = _keys(data, path)
     node: Any = data
     created: FieldPath = path
+    where = _set_shown(text)
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list) and isinstance(part, int):
             if part >= len(node):
-                raise ScenarioError(f"--set {text}", None, _dotted(path[: i + 1]), "no such item")
+                raise ScenarioError(where, None, _dotted(path[: i + 1]), "no such item")
             node = node[part]
         elif isinstance(node, dict):
             if part not in node and len(created) > i + 1:
                 created = path[: i + 1]
             node = node.setdefault(part, {})
         else:
-            raise ScenarioError(f"--set {text}", None, _dotted(path[: i + 1]), "not a section")
+            raise ScenarioError(where, None, _dotted(path[: i + 1]), "not a section")
     last = path[-1]
     if _has(node, last) or isinstance(node, dict):
         node[last] = value
     else:
-        raise ScenarioError(f"--set {text}", None, _dotted(path), "no such field")
+        raise ScenarioError(where, None, _dotted(path), "no such field")
     return created
+
+
+# ----------------------------------------------------------------------------- validation
+
+_EXPECTED = {  # pydantic's error types → what the user should have written
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "int_parsing_size": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+    "dict_type": "a section of fields (name: value)",
+    "model_type": "a section of fields (name: value)",
+    "model_attributes_type": "a section of fields (name: value)",
+    "list_type": "a list [..]",
+    "tuple_type": "a list [..]",
+    "invalid_key": "text as the key",
+}
+_CONSTRAINTS = ("greater_than", "less_than", "literal_error", "enum", "multiple_of")
 
 
 def _message(err: dict) -> str:
@@ -244,32 +451,50 @@ def _message(err: dict) -> str:
         return "unknown field"
     if kind == "missing":
         return "required field is missing"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, not {shown(err.get('input'))}"
+    ctx = err.get("ctx") or {}
+    if kind == "too_short":
+        least = ctx.get("min_length")
+        return f"needs at least {least} item{'s' * (least != 1)}, has {ctx.get('actual_length')}"
+    if kind == "too_long":
+        return f"has {ctx.get('actual_length'):,} items; at most {ctx.get('max_length'):,}"
+    if kind.startswith(_CONSTRAINTS):
+        return msg.replace("Input should be", "must be")
     return msg.removeprefix("Value error, ")
+
+
+def _one_message(errors: list[dict]) -> str:
+    """One message for the errors at one field, which are a union's alternatives when there
+    are several: what an alternative of the right type refused, else every type expected
+    ('expected a number or a list [..], not a section')."""
+    right_type = [e for e in errors if e["type"] not in _EXPECTED]
+    if right_type or len(errors) == 1:
+        return _message((right_type or errors)[0])
+    expected = list(dict.fromkeys(_EXPECTED[e["type"]] for e in errors))
+    if "a number" in expected or "a finite number" in expected:
+        expected = [e for e in expected if e != "a whole number"]
+    either = ", ".join(expected[:-1]) + f" or {expected[-1]}"
+    return f"expected {either}, not {shown(errors[0].get('input'))}"
 
 
 def _validation_error(exc: ValidationError, data: Any, src: Source) -> ScenarioError:
     """Report the first failing field; union alternatives at one field are merged."""
 
-    def data_path(loc: tuple) -> FieldPath:
-        node, out = data, []
-        for part in loc:
+    def data_path(err: dict) -> FieldPath:
+        node, out, loc = data, [], err["loc"]
+        for i, part in enumerate(loc):
             if _has(node, part):
                 node = node[part]
-            elif isinstance(node, dict) and isinstance(part, str) and part not in _TYPE_TAGS:
-                out.append(part)  # a missing or unknown field: name it and stop
-                break
-            else:
-                continue  # a union alternative's tag (float, list[Step], …)
-            out.append(part)
+                out.append(part)
+            elif err["type"] == "missing" and i == len(loc) - 1:
+                out.append(part)  # the missing field, named
+            # else: a union alternative's tag (float, list[Step], Parameter, …), skipped
         return tuple(out)
 
     errors = exc.errors(include_url=False)
-    first = max((data_path(e["loc"]) for e in errors), key=len)  # the most specific field
-    same = [e for e in errors if data_path(e["loc"]) == first]
-    messages = list(dict.fromkeys(_message(e) for e in same))
-    if len(messages) > 1:
-        messages = ["expected one of: " + "; or ".join(messages)]
-    return src.error(first, messages[0])
+    first = max((data_path(e) for e in errors), key=len)  # the most specific field
+    return src.error(first, _one_message([e for e in errors if data_path(e) == first]))
 
 
 def _check_references(s: Scenario, shape: tuple[int, int], src: Source) -> None:
@@ -284,31 +509,97 @@ def _check_references(s: Scenario, shape: tuple[int, int], src: Source) -> None:
         check(("places", i, "cell"), p.cell)
     for side in SIDES:
         spec = getattr(s.sides, side)
-        groups = [(("units", i), g) for i, g in enumerate(spec.units)]
-        groups += [(("reinforcements", name), r) for name, r in spec.reinforcements.items()]
-        for where, g in groups:
-            path = ("sides", side, *where)
+        for path, g in _groups(s, side):
             if g.kind not in spec.kinds:
-                known = ", ".join(sorted(spec.kinds))
-                raise src.error((*path, "kind"), f"unknown kind {g.kind!r}; known: {known}")
+                known = printable(", ".join(sorted(spec.kinds)), 2 * MAX_SHOWN)
+                raise src.error((*path, "kind"), f"unknown kind {shown(g.kind)}; known: {known}")
             for j, c in enumerate(g.cells or []):
                 check((*path, "cells", j), c)
 
 
-def validate(data: Any, src: Source) -> Loaded:
+def _groups(s: Scenario, side: str) -> list[tuple[FieldPath, Any]]:
+    """(path, group) of a side's unit groups and reinforcements, in slot order."""
+    spec = getattr(s.sides, side)
+    out: list[tuple[FieldPath, Any]] = []
+    out += [(("sides", side, "units", i), g) for i, g in enumerate(spec.units)]
+    out += [(("sides", side, "reinforcements", n), r) for n, r in spec.reinforcements.items()]
+    return out
+
+
+# What a task of the batch engine holds per replicate (sim/model/batch.py, measured: about
+# 96 bytes per slot): 15 (replicates, slots) float64 and bool arrays at 8 bytes, 4 bytes per
+# cell of int8/bool state and 16 of movement's int32 distance fields plus temporaries, and
+# one float64 a day of each series.
+TASK_REPLICATES = 250  # the batch engine's default task (execute.DEFAULT_CHUNK)
+BYTES_PER_SLOT, BYTES_PER_CELL, BYTES_PER_DAY = 120, 32, 8 * 8
+
+
+def task_bytes(slots: int, cells: int, days: int, replicates: int = TASK_REPLICATES) -> int:
+    """Memory of one task of the batch engine: what a worker allocates at once."""
+    return replicates * (BYTES_PER_SLOT * slots + BYTES_PER_CELL * cells + BYTES_PER_DAY * days)
+
+
+def available_memory() -> int | None:
+    """Memory the system can give without swapping (Linux MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _size_field(group: Any) -> str:
+    """The field that sets how many slots a group takes."""
+    if hasattr(group, "men"):
+        return "men"
+    return "cells" if group.cells is not None else "count"
+
+
+def _check_size(s: Scenario, shape: tuple[int, int], src: Source) -> None:
+    """Refuse, before anything is allocated, what no run could hold: more unit slots than
+    MAX_SLOTS, or a task of the batch engine larger than the memory available."""
+    groups = [((*path, _size_field(g)), g.n) for side in SIDES for path, g in _groups(s, side)]
+    slots = sum(n for _, n in groups)
+    biggest = max(groups, key=lambda pn: pn[1])[0] if slots else ("map",)
+    if slots > MAX_SLOTS:
+        message = f"{slots:,} unit slots in all (units and reinforcements); at most {MAX_SLOTS:,}"
+        raise src.error(biggest, message)
+    need, have = task_bytes(slots, shape[0] * shape[1], s.days), available_memory()
+    if have is not None and need > have:
+        raise src.error(
+            biggest,
+            f"{slots:,} unit slots on {shape[0]}×{shape[1]} cells over {s.days:,} days need "
+            f"about {need / 1e9:,.1f} GB per task of {TASK_REPLICATES} replicates; "
+            f"{have / 1e9:,.1f} GB of memory is available",
+        )
+
+
+def validate(data: Any, src: Source, like: Loaded | None = None) -> Loaded:
+    """Check a scenario given as data. `like`: a scenario checked before whose map arrays are
+    reused when the map is the same (the checkpoints of a study)."""
     if not isinstance(data, dict):
         raise src.error((), "a scenario is a mapping of fields (name:, start:, …)")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(exc, data, src) from None
-    try:
-        arrays = maps.build(scenario.map)
-    except maps.MapError as exc:
-        where = ("map", "layers", exc.field) if scenario.map.layers else ("map", "generate")
-        raise src.error(where, str(exc)) from None
+    if like is not None and like.scenario.map == scenario.map:
+        arrays = like.map
+    else:
+        try:
+            arrays = maps.build(scenario.map)
+        except maps.MapError as exc:
+            where = ("map", "layers", exc.field) if scenario.map.layers else ("map", "generate")
+            raise src.error(where, str(exc)) from None
     _check_references(scenario, arrays.shape, src)
+    _check_size(scenario, arrays.shape, src)
     return Loaded(scenario, src, arrays)
+
+
+# ----------------------------------------------------------------------------- loading
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -320,8 +611,8 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _read(path: Path, src: Source) -> Any:
-    data = parse_yaml(_read_text(path, src.file), src)
+def _read(path: Path, src: Source, text: str) -> Any:
+    data = parse_yaml(text, src)
     if isinstance(data, dict):
         _layer_files(data, path.parent, src)
     return data
@@ -334,10 +625,14 @@ def _with_base(data: dict, path: Path, src: Source) -> dict:
     if not isinstance(rel, str) or Path(rel).suffix not in (".yaml", ".yml"):
         raise src.error(("base",), "expected the path of a .yaml scenario file")
     base_path = path.parent / rel
+    try:
+        text = _read_text(base_path)
+    except _Unreadable as exc:
+        raise src.error(("base",), f"{shown(rel)}: {exc}") from None
     src.base = Source(str(base_path))
-    base = _read(base_path, src.base)
+    base = _read(base_path, src.base, text)
     if not isinstance(base, dict):
-        raise src.error(("base",), f"{rel} is not a scenario")
+        raise src.error(("base",), f"{shown(rel)} is not a scenario")
     if "base" in base:
         raise src.base.error(("base",), "a base scenario cannot have a base of its own")
     return _merge(base, data)
@@ -347,7 +642,11 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Loade
     """Read, lay the study over its base, override, validate. Raises ScenarioError only."""
     path = Path(path)
     src = Source(str(path))
-    data = _read(path, src)
+    try:
+        text = _read_text(path)
+    except _Unreadable as exc:
+        raise ScenarioError(src.file, None, "", str(exc)) from None
+    data = _read(path, src, text)
     if isinstance(data, dict):
         if "base" in data:
             data = _with_base(data, path, src)

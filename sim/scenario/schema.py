@@ -9,11 +9,21 @@ stable paths used by docs, sweeps and sliders alike: ``sides.<side>.tempo``,
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 MAX_CELLS = 40_000  # 200 × 200: beyond this a battalion-scale grid is a typo, not a scenario
+MAX_SLOTS = 100_000  # unit slots, reinforcements included: 2.5 × the largest map's cells
 TERRAINS = ("open", "forest", "urban", "marsh")
 SIDES = ("attacker", "defender")
 SCHEDULE_RANGES = {
@@ -28,7 +38,9 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown fields are refused, and so are infinite and not-a-number values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Step(Strict):
@@ -37,7 +49,7 @@ class Step(Strict):
     from_: dt.date = Field(alias="from", description="First day the value applies (date).")
     value: float = Field(description="The value from that day on (unit of the schedule).")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)  # merged with Strict's
 
 
 Schedule = float | list[Step]
@@ -48,23 +60,41 @@ def _check_schedule(value: Schedule, low: float, high: float, what: str) -> Sche
     values = [value] if isinstance(value, float | int) else [s.value for s in value]
     if isinstance(value, list):
         if not value:
-            raise ValueError(f"{what}: a schedule needs at least one step")
-        dates = [s.from_ for s in value]
-        if dates != sorted(dates) or len(set(dates)) != len(dates):
-            raise ValueError(f"{what}: schedule steps must have increasing dates")
+            raise ValueError("a schedule needs at least one step")
+        for i in range(1, len(value)):
+            before, after = value[i - 1].from_, value[i].from_
+            if after <= before:
+                raise ValueError(
+                    f"steps need increasing dates: step {i + 1} ({after}) "
+                    f"comes {'on' if after == before else 'before'} step {i} ({before})"
+                )
     for v in values:
         if not low <= v <= high:
             raise ValueError(f"{what} must be between {low:g} and {high:g}, got {v:g}")
     return value
 
 
+LAYER_FILE = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "description": "A file beside the scenario."}},
+    "required": ["file"],
+    "additionalProperties": False,
+}
+LayerText = Annotated[str, WithJsonSchema({"anyOf": [{"type": "string"}, LAYER_FILE]})]
+"""A layer's text, or in the file `{file: name}` naming a file beside it (read by the loader)."""
+
+
 class Layers(Strict):
     """ASCII layers, one character per cell, rows top (north) to bottom (south)."""
 
-    terrain: str = Field(description="Terrain, one legend character per cell.")
-    owner: str = Field(description="Who holds each cell at the start: A attacker, D defender.")
-    homeland: str = Field(description="Whose homeland each cell is (the border): A or D.")
-    roads: str | None = Field(None, description="Road overlay: '#' road, any other char none.")
+    terrain: LayerText = Field(description="Terrain, one legend character per cell.")
+    owner: LayerText = Field(
+        description="Who holds each cell at the start: A attacker, D defender."
+    )
+    homeland: LayerText = Field(description="Whose homeland each cell is (the border): A or D.")
+    roads: LayerText | None = Field(
+        None, description="Road overlay: '#' road, any other char none."
+    )
     legend: dict[str, Literal["open", "forest", "urban", "marsh"]] = Field(
         default_factory=lambda: {".": "open", "f": "forest", "u": "urban", "~": "marsh"},
         description="Terrain legend: one character → open | forest | urban | marsh.",
@@ -137,7 +167,7 @@ class UnitGroup(Strict):
     kind: str = Field(description="Name of a kind of this side.")
     strength: float = Field(gt=0, le=100_000, description="Personnel per unit (men, > 0).")
     count: int | None = Field(None, ge=1, le=10_000, description="How many units (with zone).")
-    cells: list[Cell] | None = Field(None, description="[row, col] of each unit.")
+    cells: list[Cell] | None = Field(None, min_length=1, description="[row, col] of each unit.")
     zone: Literal["front", "reserve", "edge"] | None = Field(
         None,
         description="front: own cells nearest the enemy; reserve: 3+ cells behind the front; "
@@ -163,18 +193,26 @@ class Reinforcement(Strict):
     """A scheduled arrival: `men` split into units of `unit_strength` entering on `date`."""
 
     date: dt.date = Field(description="Day the units start to arrive (date).")
-    men: int = Field(ge=1, le=1_000_000, description="Personnel arriving (men).")
+    men: int = Field(
+        ge=0,
+        le=1_000_000,
+        description="Personnel arriving (men); 0: the reinforcement does not come (e.g. "
+        "--set sides.attacker.reinforcements.<name>.men=0).",
+    )
     unit_strength: float = Field(
         500.0, gt=0, le=100_000, description="Personnel per arriving unit (men)."
     )
     kind: str = Field(description="Name of a kind of this side.")
-    cells: list[Cell] | None = Field(None, description="Entry cells [row, col], used in turn.")
+    cells: list[Cell] | None = Field(
+        None, min_length=1, description="Entry cells [row, col], used in turn."
+    )
     zone: Literal["front", "reserve", "edge"] | None = Field(
         "edge", description="Entry zone when no cells are listed (see units)."
     )
 
     @property
     def n(self) -> int:
+        """Units arriving: men / unit_strength rounded up (0 when no men come)."""
         return -(-self.men // int(self.unit_strength)) if self.unit_strength >= 1 else self.men
 
 
@@ -276,13 +314,15 @@ class Observation(Strict):
 
 SweepValue = bool | int | float | dt.date | str
 MAX_POINTS = 100_000  # a design beyond this is a typo, not a study
+MAX_LEVELS = 1_000  # grid levels of one parameter: each is checked in its own scenario
+Levels = Annotated[list[SweepValue], Field(min_length=1, max_length=MAX_LEVELS)]
 
 
 class Parameter(Strict):
     """One swept input in its long form: values (grid) or a range (LHS, Sobol), optionally
     for the step of a schedule that starts on `from`."""
 
-    values: list[SweepValue] | None = Field(None, min_length=1, description="Grid levels.")
+    values: Levels | None = Field(None, description="Grid levels.")
     range: tuple[SweepValue, SweepValue] | None = Field(
         None, description="[low, high] sampled by LHS or Sobol (numbers or dates)."
     )
@@ -292,7 +332,7 @@ class Parameter(Strict):
         description="Sweep the schedule's value from this date until its next step (date).",
     )
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)  # merged with Strict's
 
     @model_validator(mode="after")
     def _one(self) -> Parameter:
@@ -318,7 +358,7 @@ class Sweep(Strict):
         description="lhs: number of points; sobol: base sample N (a power of 2), giving "
         "N·(k+2) points for k parameters.",
     )
-    parameters: dict[str, list[SweepValue] | Parameter] = Field(
+    parameters: dict[str, Levels | Parameter] = Field(
         min_length=1,
         description="Dotted scenario path → levels [..], or {values|range, from}.",
     )
@@ -346,11 +386,93 @@ class Scenario(Strict):
     observed: list[Observation] = Field(default_factory=list, description="Territory history.")
     sweep: Sweep | None = Field(None, description="Design of a Monte Carlo study (optional).")
 
+    @field_validator("days")
+    @classmethod
+    def _ends(cls, days: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")  # validated first: it is declared first
+        if start is not None and (dt.date.max - start).days < days - 1:
+            raise ValueError(f"{days} days from {start} run past 9999-12-31, the last date")
+        return days
+
     @property
     def end(self) -> dt.date:
         return self.start + dt.timedelta(days=self.days - 1)
 
 
+def field_type(path: tuple[str | int, ...]) -> Any:
+    """The type of the field at `path` in a scenario, with its constraints, to read a value
+    as that field would (a swept level); None if no field is there."""
+    node: Any = Scenario
+    for part in path:
+        node = _inner(node, part)
+        if node is None:
+            return None
+    return node
+
+
+def _inner(node: Any, part: str | int) -> Any:
+    """The type of `part` (a field name or a list index) inside a value of type `node`."""
+    origin, args = get_origin(node), get_args(node)
+    if origin is Annotated:
+        return _inner(args[0], part)
+    if origin in (Union, UnionType):
+        found = [_inner(a, part) for a in args if a is not type(None)]
+        return next((t for t in found if t is not None), None)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        for name, info in node.model_fields.items():
+            if part in (name, info.alias):
+                return (
+                    Annotated[(info.annotation, *info.metadata)]
+                    if info.metadata
+                    else (info.annotation)
+                )
+        return None
+    if origin is dict and isinstance(part, str):
+        return args[1]
+    if origin is list and isinstance(part, int):
+        return args[0]
+    if origin is tuple and isinstance(part, int) and part < len(args):
+        return args[part]
+    return None
+
+
+BASE = {
+    "type": "string",
+    "description": "The scenario this study varies (a .yaml path relative to this file); "
+    "the fields given here replace or, for sections, merge into the base's.",
+}
+
+
 def json_schema() -> dict:
-    """The JSON Schema `sim schema` prints, for editors."""
-    return Scenario.model_json_schema(by_alias=True)
+    """The JSON Schema `sim schema` prints, for editors: a scenario, or a study (`base:` and
+    any part of a scenario, at any depth, since its sections merge into the base's; a list
+    replaces the base's, so its items stay complete). Unknown fields are refused in both."""
+    full = Scenario.model_json_schema(by_alias=True)
+    defs = full.pop("$defs")
+    study = _partial(full, defs)
+    study["properties"] = {"base": BASE, **study["properties"]}
+    study["required"] = ["base"]
+    study["title"] = "Study"
+    return {"title": "Scenario or study", "anyOf": [full, study], "$defs": defs}
+
+
+def _partial(node: Any, defs: dict[str, Any]) -> Any:
+    """`node` with no field required in it or in the sections it contains (a `<Name>Partial`
+    definition is added to `defs` for each one referenced), items of lists left complete."""
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        if f"{name}Partial" not in defs:
+            defs[f"{name}Partial"] = {}  # reserved first: a definition may refer to itself
+            defs[f"{name}Partial"] = _partial(defs[name], defs)
+        return {**node, "$ref": f"#/$defs/{name}Partial"}
+    out = {k: v for k, v in node.items() if k != "required"}
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in node:
+            out[key] = [_partial(n, defs) for n in node[key]]
+    if "properties" in node:
+        out["properties"] = {k: _partial(v, defs) for k, v in node["properties"].items()}
+    if isinstance(node.get("additionalProperties"), dict):
+        out["additionalProperties"] = _partial(node["additionalProperties"], defs)
+    return out
