@@ -273,7 +273,8 @@ class ClassroomModel(SalientModel):
         reinforcement_day: int | None = None,
         seed: int | None = None,
     ) -> None:
-        base = load(scenario or scenario_path())
+        self.path = scenario or scenario_path()  # what Reset builds the next run from
+        base = load(self.path)
         values = {k: v for k, v in locals().items() if k not in ("self", "scenario", "base")}
         self.loaded = apply(base, values)
         super().__init__(compile_checked(self.loaded), replicate=0)
@@ -616,26 +617,31 @@ def MonteCarloPanel(model: ClassroomModel):
     asked = solara.use_reactive(0)
 
     def many() -> None:
-        n = runs.value
-        asked.set(n)
-        done.set(0)
-        for k in model.monte_carlo_chunks(n):
+        for k in model.monte_carlo_chunks(asked.value):
             done.set(k)
         force_update()
 
     task = solara.lab.use_task(many, dependencies=None)
+
+    def start() -> None:
+        asked.set(runs.value)
+        done.set(0)
+        task()
+
     title = "Monte Carlo: many runs of these settings"
     with solara.Card(title, classes=["salient-card"]), solara.Column():
         Setting(RUNS_SPEC, runs.value, False, runs.set)
         solara.Button(
             f"Run {runs.value} replicates",
-            on_click=task,
+            on_click=start,
             color="primary",
             disabled=task.pending,
             style={"align-self": "flex-start"},
         )
         if task.pending:
-            solara.ProgressLinear(100 * done.value / max(asked.value, 1))
+            solara.ProgressLinear(
+                100 * done.value / max(asked.value, 1), classes=["salient-progress"]
+            )
             solara.Text(f"{done.value:,} of {asked.value:,} runs done…")
         elif task.error:
             solara.Error(f"The Monte Carlo failed: {task.exception}")
@@ -673,7 +679,7 @@ def Setting(spec: dict[str, Any], value: float, pending: bool, on_value: Callabl
 
 
 @solara.component
-def Settings(params: dict[str, Any], values: solara.Reactive[dict], applied: dict[str, Any]):
+def Settings(params: dict[str, Any], values: solara.Reactive[dict], applied: solara.Reactive[dict]):
     """A Setting per slider of `controls()`, and a way back to the scenario's values."""
     sliders = {k: v for k, v in params.items() if isinstance(v, dict)}
 
@@ -683,7 +689,7 @@ def Settings(params: dict[str, Any], values: solara.Reactive[dict], applied: dic
     with solara.Card("Settings (the next run)", classes=["salient-card"]):
         for key, spec in sliders.items():
             value = values.value[key]
-            Setting(spec, value, value != applied[key], set_one(key))
+            Setting(spec, value, value != applied.value[key], set_one(key))
         solara.Button(
             "Scenario's values",
             on_click=lambda: values.set({k: v["value"] for k, v in sliders.items()}),
@@ -694,24 +700,50 @@ def Settings(params: dict[str, Any], values: solara.Reactive[dict], applied: dic
 
 @solara.component
 def Controls(
-    model: ClassroomModel,
-    playing: solara.Reactive[bool],
-    delay: solara.Reactive[int],
-    on_reset: Callable[[], None],
-    changed: bool,
-    error: str | None,
+    model: solara.Reactive[ClassroomModel],
+    values: solara.Reactive[dict],
+    applied: solara.Reactive[dict],
 ):
-    """Reset, ▶/❚❚, Step and the speed; what the run is doing."""
+    """Reset, ▶/❚❚, Step and the speed, and what the run is doing. At the last day the run
+    stops playing: ▶ (greyed) again, and a line says Reset starts again."""
     update_counter.get()
-    ended = not model.running
+    playing = solara.use_reactive(False)
+    delay = solara.use_reactive(DELAY_MS)
+    error = solara.use_reactive(None)
+    plays = solara.use_memo(lambda: [0], [])  # which play loop is the current one
+    m, ended = model.value, not model.value.running
+
+    def play() -> None:
+        plays[0] += 1
+        mine = plays[0]
+        while playing.value and m.running and plays[0] == mine:
+            time.sleep(delay.value / 1000)
+            if playing.value and plays[0] == mine:
+                m.advance()
+                force_update()
+        if not m.running:
+            playing.set(False)
+
+    solara.lab.use_task(play, dependencies=[playing.value, m])
 
     def step() -> None:
-        model.advance()
+        m.advance()
         force_update()
+
+    def reset() -> None:
+        playing.set(False)
+        try:
+            fresh = ClassroomModel(scenario=m.path, **values.value)
+        except ScenarioError as exc:
+            error.set(str(exc))
+            return
+        error.set(None)
+        applied.set(dict(values.value))
+        model.set(fresh)
 
     with solara.Card("Run", classes=["salient-card"]):
         with solara.Row():
-            solara.Button("Reset", on_click=on_reset, color="primary")
+            solara.Button("Reset", on_click=reset, color="primary")
             solara.Button(
                 "❚❚" if playing.value and not ended else "▶",
                 on_click=lambda: playing.set(not playing.value),
@@ -719,13 +751,13 @@ def Controls(
                 disabled=ended,
             )
             solara.Button("Step", on_click=step, color="primary", disabled=playing.value or ended)
-        if error:
-            solara.Error(error)
-        if changed:
+        if error.value:
+            solara.Error(error.value)
+        if values.value != applied.value:
             solara.Text("Settings changed: press Reset to apply them.",
                         style={"color": "#b45309"})  # fmt: skip
         if ended:
-            solara.Info(finished_text(model), classes=["salient-finished"])
+            solara.Info(finished_text(m), classes=["salient-finished"])
         Setting(DELAY_SPEC, delay.value, False, delay.set)
 
 
@@ -737,46 +769,21 @@ def build(path: str | Path) -> tuple[ClassroomModel, dict[str, Any]]:
 
 @solara.component
 def Page():
+    """The page: controls and settings on the left, the map, the curve and the Monte Carlo
+    panel on the right (stacked on a narrow screen)."""
     path = scenario_path()
     first, params = solara.use_memo(lambda: build(path), [path])
     start = {k: v["value"] for k, v in params.items() if isinstance(v, dict)}
     model = solara.use_reactive(first)
     values = solara.use_reactive(start)  # the sliders
     applied = solara.use_reactive(start)  # the sliders the run on screen was built with
-    playing = solara.use_reactive(False)
-    delay = solara.use_reactive(DELAY_MS)
-    error = solara.use_reactive(None)
-
-    def play() -> None:
-        m = model.value
-        while playing.value and m.running and model.value is m:
-            time.sleep(delay.value / 1000)
-            if playing.value and model.value is m:
-                m.advance()
-                force_update()
-        if not m.running:
-            playing.set(False)  # ended: ▶ again, greyed, and the page says why
-
-    solara.lab.use_task(play, dependencies=[playing.value, model.value])
-
-    def reset() -> None:
-        playing.set(False)
-        try:
-            fresh = ClassroomModel(scenario=path, **values.value)
-        except ScenarioError as exc:
-            error.set(str(exc))
-            return
-        error.set(None)
-        applied.set(dict(values.value))
-        model.set(fresh)
-
     solara.Title(f"Salient — {first.scenario.name}")
     solara.AppBarTitle(f"Salient — {first.scenario.name}")
     _FitPlots.element()
     with solara.ColumnsResponsive(default=[12], medium=[4, 8], large=[3, 9]):
         with solara.Column():
-            Controls(model.value, playing, delay, reset, values.value != applied.value, error.value)
-            Settings(params, values, applied.value)
+            Controls(model, values, applied)
+            Settings(params, values, applied)
         with solara.ColumnsResponsive(default=[12], large=[6, 6]):
             MapPanel(model.value)
             with solara.Column():

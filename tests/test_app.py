@@ -21,7 +21,7 @@ import solara
 import yaml
 from mesa.visualization.solara_viz import _check_model_params
 from mesa.visualization.utils import force_update
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from solara.comm import DummyComm
 
 from sim import app
@@ -245,7 +245,7 @@ class Server:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory) -> Iterator[dict[str, Server]]:
     """The apps the browser tests use, started together: a hostile copy of the classroom
-    scenario (40 days), the classroom (lesson 1) and Kursk (lessons 2 and 3)."""
+    scenario (32 days), the classroom (lesson 1) and Kursk (lessons 2 and 3)."""
     tmp = tmp_path_factory.mktemp("apps")
     hostile = tmp / "hostile.yaml"
     rf = {"date": "2025-01-20", "men": 500, "kind": "infantry", "zone": "edge"}
@@ -253,7 +253,7 @@ def servers(tmp_path_factory) -> Iterator[dict[str, Server]]:
         yaml.safe_dump(
             {
                 "base": str(CLASSROOM),
-                "days": 40,
+                "days": 32,
                 "sides": {"attacker": {"name": RED, "reinforcements": {TRAP: rf}}},
             }
         )
@@ -355,8 +355,18 @@ def _monte_carlo(page: Page) -> dict[str, str]:
     return {what: f"{value} ({band})" if band else value for what, value, band in rows}
 
 
-def _plots_fill_their_cards(page: Page) -> None:
-    """Every plot drawn as wide as its card's inside, none wider (nothing cut off)."""
+PROGRESS = """() => { window.__progress = [];
+    new MutationObserver(() => {
+        const text = document.body.innerText.match(/[\\d,]+ of [\\d,]+ runs done…/);
+        const bar = document.querySelector('.salient-progress .v-progress-linear__determinate');
+        if (text) window.__progress.push([text[0], bar ? bar.style.width : '']);
+    }).observe(document.body, {subtree: true, childList: true, characterData: true,
+                               attributes: true}); }"""  # every progress the page shows
+
+
+def _plots_fill_their_cards(page: Page, columns: int) -> None:
+    """Every plot drawn as wide as its card's inside, none wider, and the map showing all its
+    columns (nothing cut off)."""
     page.wait_for_function(
         """() => { const gds = [...document.querySelectorAll('.js-plotly-plot')];
         return gds.length >= 2 && gds.every(gd => gd._fullLayout &&
@@ -376,6 +386,12 @@ def _plots_fill_their_cards(page: Page) -> None:
     for s in sizes:
         assert 0.9 * s["inside"] <= s["drawn"] <= s["inside"] + 2, sizes
         assert s["left"] >= 0 and s["right"] >= 0, sizes
+    shown = page.evaluate(
+        """() => { for (const gd of document.querySelectorAll('.js-plotly-plot'))
+            if ((gd.data || []).some(t => t.name === 'places')) return gd._fullLayout.xaxis.range;
+        }"""
+    )
+    assert shown[0] <= -0.5 and shown[1] >= columns - 0.5, shown  # every column of the map
 
 
 def test_the_app_in_a_browser_steps_and_follows_the_sliders(servers, clean_log):
@@ -385,20 +401,20 @@ def test_the_app_in_a_browser_steps_and_follows_the_sliders(servers, clean_log):
         assert f"{RED}: tempo 0.30" in page.inner_text("body")
         for hidden in ("Page 0", "Render Interval", "Use Threads"):  # Mesa's, not a class's
             assert hidden.lower() not in page.inner_text("body").lower()
-        assert _setting(page, f"{RED} tempo").input_value() == "0.3"  # shown, not dragged
+        expect(_setting(page, f"{RED} tempo")).to_have_value("0.3")  # shown, not only dragged
         tempo = page.locator(".salient-setting", has_text=f"{RED} tempo").get_by_role("slider")
         tempo.focus()
         for _ in range(3):  # three steps of 0.05
             page.keyboard.press("ArrowRight")
+        expect(_setting(page, f"{RED} tempo")).to_have_value("0.45", timeout=30_000)
         page.get_by_text("press Reset to apply", exact=True).wait_for(timeout=30_000)
-        assert _setting(page, f"{RED} tempo").input_value() == "0.45"
         _button(page, "Reset").click()
         page.get_by_text(f"{RED}: tempo 0.45", exact=False).wait_for(timeout=30_000)
-        assert "press Reset to apply" not in page.inner_text("body")
+        expect(page.get_by_text("press Reset to apply")).to_have_count(0)
         for _ in range(3):
             _button(page, "Step").click()
             page.wait_for_timeout(200)
-        page.get_by_text("Day 3 of 40 · end of 2025-01-03", exact=False).wait_for(timeout=30_000)
+        page.get_by_text("Day 3 of 32 · end of 2025-01-03", exact=False).wait_for(timeout=30_000)
         _wait_points(page, "this run", 3)  # wait on what is asserted
         assert _points(page, "this run") == 3
         assert "No unit selected." in page.inner_text("body")
@@ -416,19 +432,27 @@ def test_the_app_in_a_browser_steps_and_follows_the_sliders(servers, clean_log):
         page.mouse.click(x, y)  # a student clicks a unit and reads it
         page.get_by_text("No unit selected.").wait_for(state="detached", timeout=30_000)
         assert "men · cohesion" in page.inner_text("body")
+        assert _button(page, "Run 200 replicates").is_visible()  # the lessons' number
+        page.evaluate(PROGRESS)
+        _type(page, "runs", 1000)
+        _button(page, "Run 1000 replicates").wait_for()
         table = _monte_carlo(page)  # names in the table are text too
+        seen = page.evaluate("window.__progress")
+        ends = {"0 of 1,000 runs done…", "1,000 of 1,000 runs done…"}
+        assert {text for text, _ in seen} - ends, seen  # the count moved as the runs ran …
+        assert any(0 < float(bar.rstrip("%") or 0) < 100 for _, bar in seen), seen  # … the bar
         assert next(iter(table)) == "end of 2025-01-31 (day 31)"
         assert f"{RED} men lost by the end" in table
         _type(page, "pause between days (ms)", 0)
         _button(page, "▶").click()  # play to the end
         page.locator(".salient-finished").wait_for(timeout=90_000)
-        assert "The run has finished (day 40, end of 2025-02-09). Reset starts again." in (
+        assert "The run has finished (day 32, end of 2025-02-01). Reset starts again." in (
             page.inner_text("body")
         )
         assert _button(page, "▶").is_disabled() and _button(page, "Step").is_disabled()
         assert _button(page, "❚❚").count() == 0  # not stuck as a greyed pause
         _button(page, "Reset").click()
-        page.get_by_text("Day 0 of 40 · start of 2025-01-01", exact=False).wait_for()
+        page.get_by_text("Day 0 of 32 · start of 2025-01-01", exact=False).wait_for()
         assert _button(page, "▶").is_enabled() and _button(page, "Step").is_enabled()
         assert "Traceback" not in page.inner_text("body")
         assert TRAP in page.inner_text("body")  # shown as text …
@@ -454,7 +478,7 @@ def test_each_lesson_in_the_app_on_a_projector(servers, clean_log, scenario):
         _wait_points(page, "this run", 1)
         if scenario == "kursk":
             assert _points(page, "observed") == len(app.load(KURSK).scenario.observed)
-        _plots_fill_their_cards(page)
+        _plots_fill_their_cards(page, app.build(LESSONS[scenario][0].scenario)[0].world.shape[1])
         seen: dict[tuple, dict[str, str]] = {}
         for table in LESSONS[scenario]:
             quoted = tables.parse(tables.written(table))
