@@ -138,7 +138,7 @@ def _slider(label: str, value: float, low: float, high: float, step: float) -> d
 
 
 def controls(loaded: Loaded) -> dict[str, Any]:
-    """SolaraViz model parameters: a slider per input, starting at the scenario's values."""
+    """The sliders (in Mesa's model_params form): one per input, at the scenario's values."""
     s = loaded.scenario
     params: dict[str, Any] = {"scenario": str(loaded.source.file)}
     for side in SIDES:
