@@ -472,6 +472,7 @@ def app(scenario: Path | None, port: int, host: str) -> None:
         **os.environ,
         "SALIENT_SCENARIO": str(Path(path).resolve()),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_SHOW_BANNER": "False",
     }
     command = [sys.executable, "-m", "solara", "run", "sim.app", "--production"]
     command += ["--host", host, "--port", str(port), "--no-open", "--log-level", "warning"]
