@@ -1038,3 +1038,221 @@ def test_every_truncation_of_a_file_loads_or_refuses(tmp_path):
         path.write_text(BASE[:end])
         with contextlib.suppress(ScenarioError):
             load(path)
+
+
+# ----------------------------------------------------------------------------- found by fuzzing
+
+
+@contextlib.contextmanager
+def answers_within(seconds: float):
+    """A hang guard: fail instead of blocking (a named pipe) or running on for minutes."""
+
+    def alarm(*_):
+        raise _Slow(f"no answer within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-02-30",
+        "2025-13-01",
+        "2025-01-01 25:00:00",
+        "!!int abc",
+        "!!float abc",
+        "!!timestamp x",
+        "!!python/name:os.getpid",
+        ".nan",
+        "yes",
+        "{a: 1}",
+    ],
+)
+def test_a_value_on_the_command_line_is_read_as_in_the_file(base_file, value):
+    text = f"sides.attacker.reinforcements.wave.date={value}"
+    err = refused_file(base_file, (text,))
+    check(err, f"--set {text}", None, "sides.attacker.reinforcements.wave.date")
+    in_file = refused(edit("        date: 2025-01-05", f"        date: {value}"))
+    assert err.message == in_file.message
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "words"),
+    [
+        ("[1", "sides.attacker.tempo", "malformed YAML"),
+        ("&a [*a]", "sides.attacker.tempo.0", "beyond reason"),
+        ("[{from: 2025-01-02, value: x}]", "sides.attacker.tempo.0.value", "expected a number"),
+        ("[{from: 2025-02-30, value: 1}]", "sides.attacker.tempo.0.from", "not a date that exists"),
+    ],
+)
+def test_a_bad_value_on_the_command_line_names_the_field_inside_it(base_file, value, field, words):
+    text = f"sides.attacker.tempo={value}"
+    check(refused_file(base_file, (text,)), f"--set {text}", None, field, words)
+
+
+def test_an_empty_value_on_the_command_line_is_empty_text(base_file):
+    assert load(base_file, ["description="]).scenario.description == ""
+
+
+def test_a_sweep_parameter_is_one_key_on_the_command_line(tmp_path):
+    text = BASE + "sweep:\n  parameters:\n    sides.attacker.tempo: [0.1, 0.2]\n"
+    path = write(tmp_path, text)
+    s = load(path, ["sweep.parameters.sides.attacker.tempo=[0.3]"]).scenario
+    assert s.sweep.parameters == {"sides.attacker.tempo": [0.3]}
+    s = load(path, ["sweep.parameters.rules.support=[0.1, 0.2]"]).scenario
+    assert s.sweep.parameters["rules.support"] == [0.1, 0.2]
+
+
+def test_men_zero_means_the_reinforcement_does_not_come(base_file):
+    from sim.model.world import compile_world
+    from sim.scenario.schema import Reinforcement
+
+    loaded = load(base_file, ["sides.attacker.reinforcements.wave.men=0"])
+    wave = loaded.scenario.sides.attacker.reinforcements["wave"]
+    assert (wave.men, wave.n) == (0, 0)
+    world = compile_world(loaded)
+    assert "wave" not in world.group and world.n_units == 2
+    assert "does not come" in Reinforcement.model_fields["men"].description
+
+
+def test_a_schedule_error_names_its_field_once(base_file):
+    text = "sides.attacker.tempo=[{from: 2025-01-05, value: 0.2}, {from: 2025-01-02, value: 0.3}]"
+    err = refused_file(base_file, (text,))
+    check(err, f"--set {text}", None, "sides.attacker.tempo", "increasing dates", "2025-01-02")
+    assert "tempo" not in err.message
+
+
+@pytest.mark.parametrize("group", ["units.0", "reinforcements.wave"])
+def test_an_empty_list_of_cells_is_refused(base_file, group):
+    text = f"sides.attacker.{group}.cells=[]"
+    check(refused_file(base_file, (text,)), f"--set {text}", None, f"sides.attacker.{group}.cells")
+
+
+def test_more_unit_slots_than_the_cap_are_refused_before_compiling():
+    from sim.scenario.schema import MAX_SLOTS
+
+    waves = "".join(
+        f"      w{i}: {{date: 2025-01-05, men: 1000000, unit_strength: 1, kind: inf}}\n"
+        for i in range(20)
+    )
+    text = edit("    reinforcements:\n", "    reinforcements:\n" + waves)
+    with answers_within(5):
+        err = refused(text)
+    check(err, NAME, line_of(text, "w0:"), "sides.attacker.reinforcements.w0.men", "20,000,")
+    assert f"{MAX_SLOTS:,}" in err.message
+
+
+def test_a_task_larger_than_the_memory_available_is_refused(base_file, monkeypatch):
+    from sim.scenario import load as loader
+
+    monkeypatch.setattr(loader, "available_memory", lambda: 100_000_000)
+    text = "sides.attacker.reinforcements.wave.unit_strength=1"  # 1,000 slots: 30 MB a task
+    assert load(base_file, (text,)).scenario
+    err = refused_file(base_file, (text, "sides.attacker.reinforcements.wave.men=9000"))
+    assert err.field == "sides.attacker.reinforcements.wave.men"
+    assert "9,002 unit slots" in err.message and "GB" in err.message
+    assert "0.1 GB of memory is available" in err.message
+
+
+def test_the_memory_estimate_covers_what_the_batch_engine_allocates(base_file):
+    from sim.model.batch import Batch
+    from sim.model.world import compile_world
+    from sim.scenario.load import TASK_REPLICATES, task_bytes
+
+    world = compile_world(load(base_file, ["sides.attacker.reinforcements.wave.men=400000"]))
+    batch = Batch(world, range(TASK_REPLICATES))
+    held = sum(v.nbytes for v in vars(batch).values() if isinstance(v, np.ndarray))
+    held += sum(v.nbytes for v in batch.series.values())
+    assert held <= task_bytes(world.n_units, world.owner.size, world.days)
+
+
+def test_a_run_past_the_last_date_is_refused():
+    text = edit("start: 2025-01-01", "start: 9999-12-31")
+    check(refused(text), NAME, line_of(text, "days: 10"), "days", "9999-12-31")
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "1e999"])
+def test_infinite_and_not_a_number_values_are_refused(value):
+    text = edit("      inf: {firepower: 0.01}", f"      inf: {{firepower: {value}}}")
+    err = refused(text)
+    check(err, NAME, line_of(text, "firepower:"), "sides.attacker.kinds.inf.firepower", "finite")
+    assert "nan" not in err.message.replace(".nan", "")
+
+
+def _special(path: Path, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_scenario_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
+    path = tmp_path / NAME
+    _special(path, kind)
+    with answers_within(5):
+        err = refused_file(path)
+    check(err, str(path), None, "", "folder" if kind == "folder" else "not a regular file")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_base_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
+    _special(tmp_path / "base.yaml", kind)
+    path = write(tmp_path, "# a study\nbase: base.yaml\nname: study\n", "study.yaml")
+    with answers_within(5):
+        err = refused_file(path)
+    check(err, str(path), 2, "base", "base.yaml")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_layer_file_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
+    _special(tmp_path / "owner.txt", kind)
+    text = edit(OWNER_BLOCK, "    owner: {file: owner.txt}\n")
+    path = write(tmp_path, text)
+    with answers_within(5):
+        err = refused_file(path)
+    check(err, str(path), line_of(text, "file:"), "map.layers.owner.file", "owner.txt")
+
+
+def test_a_missing_base_is_blamed_on_the_study_line(tmp_path):
+    path = write(tmp_path, "name: study\nbase: nowhere.yaml\n", "study.yaml")
+    check(refused_file(path), str(path), 2, "base", "nowhere.yaml", "no such file")
+
+
+def test_a_file_of_very_many_values_is_refused_in_seconds(tmp_path):
+    path = write(tmp_path, BASE + "junk: [" + "1, " * 650_000 + "1]\n")
+    with answers_within(10):  # it took a minute when the whole file was composed first
+        err = refused_file(path)
+    assert err.file == str(path) and "beyond reason" in err.message
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("sides.attacker.reinforcements.wave=null", "sides.attacker.reinforcements.wave"),
+        ("sides.attacker.kinds.inf.attack=[1, 2]", "sides.attacker.kinds.inf.attack"),
+        ("start=2025-02-30", "start"),
+        ("start=0.5", "start"),
+        ("name='\\u200b\\x1b[31m'", "name"),
+        ("sides.attacker.tempo=.nan", "sides.attacker.tempo"),
+        ("sides.attacker.units.0.kind=" + "k" * 3000, "sides.attacker.units.0.kind"),
+        ("sides.attacker." + "x" * 3000 + "=1", "sides.attacker." + "x" * 39 + "…"),
+        ("sides.attacker.units.0.zone=nowhere", "sides.attacker.units.0.zone"),
+    ],
+)
+def test_messages_are_one_short_line_in_the_users_words(base_file, override, field):
+    err = refused_file(base_file, (override,))
+    assert err.field == field, err.field
+    line = str(err)
+    assert "\n" not in line and len(line) <= 300, line
+    for leak in ("instance of", "datetime", "\\u", "\\x", "Input should", "type="):
+        assert leak not in err.message, err.message
+    assert not re.search(r"(not|got) -?(nan|inf)\b", err.message), err.message  # .nan is YAML

@@ -200,7 +200,7 @@ class _Builder:
     def build(self, node: yaml.Node, path: FieldPath) -> Any:
         self.count += 1
         if self.count > MAX_VALUES or len(path) > MAX_DEPTH:
-            raise self.fail(node, path, "nests or repeats (aliases) beyond reason")
+            raise self.fail(node, path[:1], "nests or repeats (aliases) beyond reason")
         self.src.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
@@ -344,7 +344,7 @@ def _layer_files(data: Any, base: Path, src: Source) -> None:
 
 
 def _set_shown(text: str) -> str:
-    return f"--set {printable(text, 2 * MAX_SHOWN)}"
+    return f"--set {printable(text, 3 * MAX_SHOWN)}"
 
 
 def parse_override(text: str) -> tuple[FieldPath, Any]:
@@ -624,7 +624,7 @@ def _with_base(data: dict, path: Path, src: Source) -> dict:
     rel = data.pop("base")
     if not isinstance(rel, str) or Path(rel).suffix not in (".yaml", ".yml"):
         raise src.error(("base",), "expected the path of a .yaml scenario file")
-    base_path = path.parent / rel
+    base_path = Path(os.path.normpath(path.parent / rel))  # shown as the user reads it
     try:
         text = _read_text(base_path)
     except _Unreadable as exc:

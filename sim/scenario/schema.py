@@ -314,7 +314,7 @@ class Observation(Strict):
 
 SweepValue = bool | int | float | dt.date | str
 MAX_POINTS = 100_000  # a design beyond this is a typo, not a study
-MAX_LEVELS = 1_000  # grid levels of one parameter: each is checked in its own scenario
+MAX_LEVELS = 100  # grid levels of one parameter: each is checked in a compiled scenario of its own
 Levels = Annotated[list[SweepValue], Field(min_length=1, max_length=MAX_LEVELS)]
 
 
