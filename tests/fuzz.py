@@ -433,7 +433,7 @@ def huge(rng, data, case) -> str:
     if not isinstance(side, dict):
         data[rng.choice(["days", "replicates"])] = rng.choice([3650, 3651, 10**6, 10**9])
         return "huge top"
-    op = rng.choice(["count", "reinforcements", "tiny", "days", "kinds", "units"])
+    op = rng.choice(["count", "reinforcements", "tiny", "days", "kinds", "units", "places"])
     units = side.get("units") if isinstance(side.get("units"), list) else []
     kind = next(iter(side.get("kinds") or {"x": 0}), "x")
     if op == "count" and units and isinstance(units[0], dict):
@@ -455,6 +455,11 @@ def huge(rng, data, case) -> str:
         data["replicates"] = rng.choice([1, 10**6])
     elif op == "kinds":
         side["kinds"] = {f"k{i}": {} for i in range(rng.choice([100, 10_000]))}
+    elif op == "places":
+        data["places"] = [
+            {"name": f"p{i}", "cell": [0, i % 10], "value": 1}
+            for i in range(rng.choice([1000, 40_000]))
+        ]
     else:
         side["units"] = [
             {"kind": kind, "strength": 100, "count": 10_000, "zone": "front"}

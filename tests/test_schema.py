@@ -94,6 +94,7 @@ def with_key(data: dict, value, *path: str) -> dict:
         lambda: with_key(
             shipped("studies/classroom_tempo_intel.yaml"), {"terrain_dfence": 1}, "rules"
         ),
+        lambda: {"base": "x.yaml", "map": {"layers": {"owner": {}}}},  # a file names one
         lambda: {  # a list replaces the base's: its items stay complete
             "base": "x.yaml",
             "sides": {"attacker": {"tempo": [{"value": 0.3}]}},
@@ -107,6 +108,7 @@ def with_key(data: dict, value, *path: str) -> dict:
         "unknown sweep field",
         "section as text",
         "unknown rules field in a study",
+        "layer file without its name in a study",
         "incomplete step in a study",
     ],
 )

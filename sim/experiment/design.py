@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -129,50 +129,61 @@ def _reader(path: FieldPath, step: dt.date | None) -> Any:
 
 
 def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
-    s = loaded.scenario
-    sweep, src = s.sweep, loaded.source
-    ranged = sweep.design in ("lhs", "sobol")
     out: list[Axis] = []
-    for name, spec in sweep.parameters.items():
-        where = ("sweep", "parameters", name)
-        path = field_path(name)
-        if not isinstance(path[0], str) or path[0] not in SWEEPABLE:
-            raise src.error(where, f"only fields under {', '.join(SWEEPABLE)} can be swept")
-        for other in out:  # one axis would rewrite what the other addresses
-            if path[: len(other.path)] == other.path or other.path[: len(path)] == path:
-                raise src.error(where, f"overlaps the swept parameter {other.name}")
-        try:
-            current = _at(data, path)
-        except KeyError:
-            raise src.error(where, "no such field in the scenario") from None
-        spec = spec if isinstance(spec, Parameter) else Parameter(values=spec)
-        if isinstance(current, dict | list) and not _is_schedule(current):
-            raise src.error(where, "a section, not a value: name one of its fields")
-        if spec.from_ is not None:
-            if not _is_schedule(current):
-                raise src.error(where, "'from' applies to a schedule (tempo, intelligence, …)")
-            if not s.start <= spec.from_ <= s.end:
-                raise src.error(where, f"'from' must fall within the run, {s.start} to {s.end}")
-        kind, read = _kind(current, spec.from_), _reader(path, spec.from_)
-        if ranged != (spec.range is not None):
-            need = "range: [low, high]" if ranged else "a list of values"
-            raise src.error(where, f"{DESIGN_NAMES[sweep.design]} design needs {need}")
-        if spec.range is None:
-            values = [read(v) for v in spec.values]
-            out.append(Axis(name, path, spec.from_, kind, values=values))
-            continue
-        low, high = (read(v) for v in spec.range)
-        numeric = kind in (int, float) and _number(low) and _number(high)
-        dated = kind is dt.date and all(isinstance(v, dt.date) for v in (low, high))
-        if not (numeric or dated):
-            if kind is object:
-                need = "a number or date field (a schedule: with from)"
-                raise src.error(where, f"a range needs {need}")
-            raise src.error(where, f"range needs two {'dates' if kind is dt.date else 'numbers'}")
-        if not low < high:
-            raise src.error(where, "range needs low < high")
-        out.append(Axis(name, path, spec.from_, kind, low=low, high=high))
+    for name, spec in loaded.scenario.sweep.parameters.items():
+        out.append(_axis(loaded, data, name, spec, out))
     return out
+
+
+def _axis(loaded: Loaded, data: dict[str, Any], name: str, spec: Any, others: list[Axis]) -> Axis:
+    """One swept parameter, checked against the scenario and the design, its levels (or
+    range) read as the field they set."""
+    s, src = loaded.scenario, loaded.source
+    where = ("sweep", "parameters", name)
+    path = field_path(name)
+    current = _target(data, path, others, lambda m: src.error(where, m))
+    spec = spec if isinstance(spec, Parameter) else Parameter(values=spec)
+    if spec.from_ is not None:
+        if not _is_schedule(current):
+            raise src.error(where, "'from' applies to a schedule (tempo, intelligence, …)")
+        if not s.start <= spec.from_ <= s.end:
+            raise src.error(where, f"'from' must fall within the run, {s.start} to {s.end}")
+    ranged = s.sweep.design in ("lhs", "sobol")
+    if ranged != (spec.range is not None):
+        need = "range: [low, high]" if ranged else "a list of values"
+        raise src.error(where, f"{DESIGN_NAMES[s.sweep.design]} design needs {need}")
+    kind, read = _kind(current, spec.from_), _reader(path, spec.from_)
+    if spec.range is None:
+        return Axis(name, path, spec.from_, kind, values=[read(v) for v in spec.values])
+    low, high = (read(v) for v in spec.range)
+    numeric = kind in (int, float) and _number(low) and _number(high)
+    dated = kind is dt.date and all(isinstance(v, dt.date) for v in (low, high))
+    if not (numeric or dated):
+        if kind is object:
+            raise src.error(where, "a range needs a number or date field (a schedule: with from)")
+        raise src.error(where, f"range needs two {'dates' if kind is dt.date else 'numbers'}")
+    if not low < high:
+        raise src.error(where, "range needs low < high")
+    return Axis(name, path, spec.from_, kind, low=low, high=high)
+
+
+def _target(
+    data: dict[str, Any], path: FieldPath, others: list[Axis], fail: Callable[[str], Exception]
+) -> Any:
+    """The current value of the field a parameter sweeps; `fail(message)` is the error to
+    raise when it cannot be swept."""
+    if not isinstance(path[0], str) or path[0] not in SWEEPABLE:
+        raise fail(f"only fields under {', '.join(SWEEPABLE)} can be swept")
+    for other in others:  # one axis would rewrite what the other addresses
+        if path[: len(other.path)] == other.path or other.path[: len(path)] == path:
+            raise fail(f"overlaps the swept parameter {other.name}")
+    try:
+        current = _at(data, path)
+    except KeyError:
+        raise fail("no such field in the scenario") from None
+    if isinstance(current, dict | list) and not _is_schedule(current):
+        raise fail("a section, not a value: name one of its fields")
+    return current
 
 
 def _scale(axis: Axis, u: np.ndarray) -> list[Any]:

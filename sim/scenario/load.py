@@ -154,9 +154,13 @@ def _has(node: Any, part: str | int) -> bool:
 # ----------------------------------------------------------------------------- YAML
 
 
+TOO_MANY = f"more than {MAX_VALUES:,} values (aliases expanded): a typo or a bomb"
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+
+
 class _TooBig(Exception):
-    def __init__(self, mark: Any) -> None:
-        self.mark = mark
+    def __init__(self, mark: Any, message: str) -> None:
+        self.mark, self.message = mark, message
 
 
 class _Loader(Composer, _Events, SafeConstructor, Resolver):
@@ -174,7 +178,8 @@ class _Loader(Composer, _Events, SafeConstructor, Resolver):
         self.nodes += 1
         self.depth += 1
         if self.nodes > MAX_VALUES or self.depth > MAX_DEPTH:
-            raise _TooBig(self.peek_event().start_mark)
+            message = TOO_MANY if self.nodes > MAX_VALUES else TOO_DEEP
+            raise _TooBig(self.peek_event().start_mark, message)
         try:
             return super().compose_node(parent, index)
         finally:
@@ -200,7 +205,7 @@ class _Builder:
     def build(self, node: yaml.Node, path: FieldPath) -> Any:
         self.count += 1
         if self.count > MAX_VALUES or len(path) > MAX_DEPTH:
-            raise self.fail(node, path[:1], "nests or repeats (aliases) beyond reason")
+            raise self.fail(node, path[:1], TOO_MANY if self.count > MAX_VALUES else TOO_DEEP)
         self.src.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
@@ -248,10 +253,9 @@ def _compose(text: str, src: Source) -> tuple[bool, Any]:
         raise _yaml_error(exc, text, src) from None
     except _TooBig as exc:
         line = exc.mark.line + 1 if exc.mark else None
-        message = "nests or repeats (aliases) beyond reason"
-        raise ScenarioError(src.file, line, "", message) from None
+        raise ScenarioError(src.file, line, "", exc.message) from None
     except RecursionError:
-        raise ScenarioError(src.file, None, "", "nests beyond reason") from None
+        raise ScenarioError(src.file, None, "", TOO_DEEP) from None
     finally:
         loader.dispose()
 

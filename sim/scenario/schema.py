@@ -456,9 +456,10 @@ def json_schema() -> dict:
     return {"title": "Scenario or study", "anyOf": [full, study], "$defs": defs}
 
 
-def _partial(node: Any, defs: dict[str, Any]) -> Any:
-    """`node` with no field required in it or in the sections it contains (a `<Name>Partial`
-    definition is added to `defs` for each one referenced), items of lists left complete."""
+def _partial(node: Any, defs: dict[str, Any], section: bool = True) -> Any:
+    """`node` with no field required in it (if it is a section: a model) or in the sections
+    it refers to (a `<Name>Partial` definition is added to `defs` for each); the items of a
+    list, and values such as `{file: name}` that replace rather than merge, stay complete."""
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
@@ -467,12 +468,12 @@ def _partial(node: Any, defs: dict[str, Any]) -> Any:
             defs[f"{name}Partial"] = {}  # reserved first: a definition may refer to itself
             defs[f"{name}Partial"] = _partial(defs[name], defs)
         return {**node, "$ref": f"#/$defs/{name}Partial"}
-    out = {k: v for k, v in node.items() if k != "required"}
+    out = {k: v for k, v in node.items() if not (section and k == "required")}
     for key in ("anyOf", "oneOf", "allOf"):
         if key in node:
-            out[key] = [_partial(n, defs) for n in node[key]]
+            out[key] = [_partial(n, defs, False) for n in node[key]]
     if "properties" in node:
-        out["properties"] = {k: _partial(v, defs) for k, v in node["properties"].items()}
+        out["properties"] = {k: _partial(v, defs, False) for k, v in node["properties"].items()}
     if isinstance(node.get("additionalProperties"), dict):
-        out["additionalProperties"] = _partial(node["additionalProperties"], defs)
+        out["additionalProperties"] = _partial(node["additionalProperties"], defs, False)
     return out
