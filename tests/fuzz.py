@@ -319,7 +319,7 @@ def broken_map(rng, data, case) -> str:
             [FIFO, FOLDER, DEVICE, b"\xff\xfe", "", "A" * 2_000_000] if op == "special" else []
         )
         case.files[f"{name}.txt"] = rng.choice(special) if special else content
-        layers[name] = {"file": rng.choice([f"{name}.txt", f"{name}.txt"]) if op else ""}
+        layers[name] = {"file": f"{name}.txt"}
         if rng.random() < 0.1:
             layers[name] = {"file": rng.choice(["../x.txt", "/etc/hostname", "nope.txt", 5])}
         return f"layer {name} {op}"
@@ -423,7 +423,7 @@ def bad_sweep(rng, data, case) -> str:
         what = f"sweep.replicates {sweep['replicates']}"
     if rng.random() < 0.3:  # many axes
         for _ in range(rng.randint(2, 8)):
-            params[_sweep_path(rng, data) + rng.choice(["", ""])] = [0.1, 0.2, 0.3, 0.4]
+            params[_sweep_path(rng, data)] = [0.1, 0.2, 0.3, 0.4]
     return what
 
 
