@@ -81,7 +81,7 @@ def test_a_reinforcement_with_nowhere_to_enter_waits_and_is_counted(engine):
 
 
 # ---- 2. sensing ----------------------------------------------------------------------------
-def sensing_world(intel: float):
+def sensing_world(intel: float, deterministic: bool = True):
     # attacker at (0,0) with sensor 6 km = 3 cells; defenders adjacent (1,1) and far (2,3)
     kinds = {"inf": {"firepower": 0.01, "speed_km": 0, "sensor_km": 6.0}}
     return tiny(
@@ -89,6 +89,7 @@ def sensing_world(intel: float):
         [("A", 0, 0, 500), ("D", 1, 1, 500), ("D", 2, 3, 500), ("D", 2, 4, 500)],
         attacker_kinds=kinds,
         attacker_intelligence=intel,
+        deterministic=deterministic,
     )
 
 
@@ -105,7 +106,7 @@ def test_intelligence_one_sees_everything_in_sensor_range_and_nothing_beyond(eng
 
 
 def test_detection_rate_follows_intelligence():
-    w = sensing_world(0.3)
+    w = sensing_world(0.3, deterministic=False)
     from sim.model import batch
 
     b = batch.Batch(w, range(4000))
@@ -199,6 +200,55 @@ def test_terrain_cover_divides_fire_damage(engine):
     assert e.state()["strength"][1] == pytest.approx(500 - 10 / 2)
 
 
+def contact_world(intensity: float, terrain: list[str] | None = None, **fields):
+    # A at (0,2) next to D at (1,1), (1,2), (1,3); D at (2,4) touches no attacker.
+    return tiny(
+        OWNER,
+        [("A", 0, 2, 600), ("D", 1, 1, 500), ("D", 1, 2, 400), ("D", 1, 3, 200), ("D", 2, 4, 300)],
+        attacker_fire_intensity=intensity,
+        defender_fire_intensity=intensity,
+        terrain=terrain,
+        **fields,
+    )
+
+
+def test_units_in_contact_fire_every_day_sharing_their_fire_among_adjacent_enemies(engine):
+    e = Engine(engine, contact_world(0.5))  # tempo 0: no assault, fire all the same
+    e.phases("arrivals", "sensing", "supply", "fires")
+    s = e.state()
+    out = 0.5 * 0.01 * 600  # intensity × firepower × strength (effectiveness 1)
+    assert s["strength"][1:4] == pytest.approx([500 - out / 3, 400 - out / 3, 200 - out / 3])
+    assert s["strength"][0] == pytest.approx(600 - 0.5 * 0.01 * (500 + 400 + 200))
+    assert s["strength"][4] == 300  # out of contact: neither fires nor is hit
+
+
+def test_cover_divides_positional_fire_and_intensity_zero_is_no_fire(engine):
+    e = Engine(engine, contact_world(0.5, terrain=[".....", "..u..", "....."],
+                                     rules={"terrain_defence": {"urban": 2.0}}))  # fmt: skip
+    e.phases("arrivals", "sensing", "supply", "fires")
+    assert e.state()["strength"][2] == pytest.approx(400 - 0.5 * 0.01 * 600 / 3 / 2)
+    quiet = Engine(engine, contact_world(0.0))
+    quiet.phases("arrivals", "sensing", "supply", "fires")
+    assert quiet.state()["strength"].tolist() == [600, 500, 400, 200, 300]
+
+
+def test_drawn_casualties_are_whole_men_binomial_around_the_expectation():
+    """Stochastic mode: each unit's losses are Binomial(strength, expected/strength)."""
+    from sim.model import batch
+
+    w = contact_world(0.5, deterministic=False)
+    b = batch.Batch(w, range(4000))
+    b.start_owner, b.lost = b.owner.copy(), np.zeros_like(b.strength)
+    for phase in ("arrivals", "sensing", "supply", "fires"):
+        getattr(b, phase)()
+    lost = 200 - b.strength[:, 3]  # D at (1,3): expects 3 + (its share of nothing back)
+    p = (0.5 * 0.01 * 600 / 3) / 200
+    assert np.array_equal(lost, np.round(lost))  # whole men
+    se = np.sqrt(200 * p * (1 - p) / len(lost))
+    assert abs(lost.mean() - 200 * p) < 3 * se
+    assert lost.var() == pytest.approx(200 * p * (1 - p), rel=0.1)
+
+
 # ---- 5. assault ----------------------------------------------------------------------------
 def test_tempo_zero_means_no_assaults(engine):
     w = tiny(OWNER, [("A", 0, 1, 500), ("D", 1, 1, 500)], attacker_tempo=0.0)
@@ -258,23 +308,37 @@ def test_ground_defence_makes_an_empty_cell_hard_to_take():
     assert (b.owner.reshape(500, 2, 5)[:, 1, 4] == 0).mean() < 0.02
 
 
-def test_defender_with_no_supplied_neighbour_is_lost_when_its_cell_falls(engine):
-    # Defender at (1,1) alone; its only own neighbours are pocketed off from the sources.
+def overrun_world(breakout_km: float):
+    # Defender at (1,1) alone in a pocket of one cell; its side's supplied ground is row 3,
+    # two cells away, where (3,0) is taken by another defender.
     owner = ["AAAA", "ADAA", "AAAA", "DDDD"]
     homeland = ["AAAA", "AAAA", "AAAA", "DDDD"]
-    w = tiny(
+    return tiny(
         owner,
         [("A", 0, 1, 5000), ("D", 1, 1, 100), ("D", 3, 0, 100)],
         homeland=homeland,
         attacker_tempo=1.0,
-        rules={"breakthrough_ratio": 0.001},
+        rules={"breakthrough_ratio": 0.001, "breakout_km": breakout_km, "overrun_loss": 0.4},
     )
-    e = Engine(engine, w)
+
+
+def test_an_overrun_unit_with_nowhere_within_reach_is_lost(engine):
+    e = Engine(engine, overrun_world(breakout_km=2.0))  # one cell: row 3 is two away
     e.step(1)
     s = e.state()
     assert s["owner"][1, 1] == 0
     assert not s["alive"][1]
     assert (0, "unit_destroyed", 1) in e.events()
+
+
+def test_an_overrun_unit_breaks_out_to_the_nearest_free_supplied_cell_losing_a_share(engine):
+    e = Engine(engine, overrun_world(breakout_km=4.0))  # two cells: reaches row 3
+    e.phases("arrivals", "sensing", "supply", "fires", "assault")
+    s = e.state()
+    assert s["owner"][1, 1] == 0 and s["alive"][1]
+    assert s["pos"][1] == flat(3, 1, 4)  # (3,0) is taken; (3,1) is next in flat order
+    after_fire = 100 - 0.01 * 5000  # the assault's fire comes first
+    assert s["strength"][1] == pytest.approx(after_fire * (1 - 0.4))  # then the share lost
 
 
 def test_defender_retreats_to_free_supplied_neighbour(engine):

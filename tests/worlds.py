@@ -40,9 +40,12 @@ def scenario_dict(
     terrain: list[str] | None = None,
     rules: dict | None = None,
     days: int = 10,
+    deterministic: bool = True,
     **side_fields: Any,
 ) -> dict:
-    """A scenario as data. `side_fields` like attacker_tempo=0.5, defender_kinds={...}."""
+    """A scenario as data. `side_fields` like attacker_tempo=0.5, defender_kinds={...}.
+    Deterministic by default (casualties and every draw at their expectation), with no
+    positional fire: a rule test asks for the one rule it checks."""
     h, w = len(owner), len(owner[0])
     layers = {
         "terrain": "\n".join(terrain or ["." * w] * h),
@@ -57,6 +60,7 @@ def scenario_dict(
             "name": side.title(),
             "tempo": 0.0,
             "intelligence": 1.0,
+            "fire_intensity": 0.0,
             "kinds": {"inf": dict(KIND), "art": {**KIND, "fires": 0.01, "fires_km": 6.0}},
             "units": [],
         }
@@ -76,6 +80,7 @@ def scenario_dict(
         "days": days,
         "seed": 1,
         "replicates": 1,
+        "deterministic": deterministic,
         "map": {"cell_km": 2.0, "layers": layers},
         "rules": {**NEUTRAL_RULES, **(rules or {})},
         "sides": sides,

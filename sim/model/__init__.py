@@ -3,4 +3,4 @@
 # The rulebook's version. Bump it with any change to what a run computes: it is part of the
 # results hash and of the Dask worker check, so results of one rulebook never mix with, or
 # resume into, another's (the package version alone does not change in a working copy).
-RULEBOOK = "1.1"  # 1.1: reinforcements enter at the next free cell of their list, then the edge
+RULEBOOK = "2.0"  # 2.0: positional fire, drawn casualties in whole men, breakout; 1.1: arrivals

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.model import fields, kernels, rules
+from sim.model import fields, kernels, rng, rules
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
 from sim.model.world import World
 
@@ -82,9 +82,14 @@ class Batch:
     def log_mask(self, kind: str, which: np.ndarray) -> None:
         self.log(kind, *np.nonzero(which))
 
-    def lose(self, men: np.ndarray, hit: np.ndarray) -> None:
-        """Apply losses (R, U) to the units in `hit`, capped at their strength."""
-        kernels.lose(self.strength, self.lost, self.losses, men, hit, self.w.side)
+    def lose(self, men: np.ndarray, hit: np.ndarray, phase: int, index: int = 0) -> None:
+        """Apply the expected losses (R, U) of the units in `hit`, drawn in whole men from the
+        stream `phase` (counter index + slot)."""
+        w = self.w
+        kernels.lose(
+            self.strength, self.lost, self.losses, men, hit, w.side, w.seed, self.reps, self.day,
+            phase, index, w.deterministic,
+        )  # fmt: skip
 
     def remove(self, which: np.ndarray) -> None:
         self.losses += kernels.side_sums(self.strength, which, self.w.side)
@@ -111,8 +116,9 @@ class Batch:
             )  # fmt: skip
             self.log_mask("reinforcement_arrived", entered)
         kernels.replacements(
-            self.strength, self.present, w.side, w.strength0, w.replacements[:, self.day]
-        )
+            self.strength, self.present, w.side, w.strength0, w.replacements[:, self.day],
+            w.seed, self.reps, self.day, w.deterministic,
+        )  # fmt: skip
 
     def sensing(self) -> None:
         w = self.w
@@ -146,35 +152,40 @@ class Batch:
         self.log_mask("pocket_formed", pocket)
 
     def fires(self) -> None:
+        """Positional fire between units in contact and indirect fire on detected targets,
+        in `fire_substeps` steps, each drawn on its own counters."""
         w = self.w
+        steps = w.rules.fire_substeps
         f = self.firers
-        if len(f) == 0:
-            return
-        eff = rules.effectiveness(self.cohesion[:, f], self.supply_level[:, f])
-        out = rules.fires_output(
-            w.fires[f], self.strength[:, f], eff, w.intelligence[w.side[f], self.day]
-        )
-        damage, hit = kernels.fires(
-            self.pos, self.present, self.detected, w.side, f, w.fires_range[f], out, self.wd
-        )
-        cover = self.cover[np.where(hit, self.pos, 0)]
-        self.lose(damage / cover, hit)
+        intensity = w.fire_intensity[w.side, self.day]
+        for step in range(steps):
+            eff = rules.effectiveness(self.cohesion, self.supply_level)
+            direct = rules.contact_fire(intensity, w.firepower, self.strength, eff) / steps
+            indirect = rules.fires_output(
+                w.fires[f], self.strength[:, f], eff[:, f], w.intelligence[w.side[f], self.day]
+            ) / steps  # fmt: skip
+            loss, hit = kernels.fires(
+                self.pos, self.present, self.detected, w.side, f, w.fires_range[f], indirect,
+                direct, self.nbr, self.cover, self.wd,
+            )  # fmt: skip
+            self.lose(loss, hit, rng.FIRE_LOSS, step * w.n_units)
 
     def assault(self) -> None:
         w, r = self.w, self.w.rules
         eff = rules.effectiveness(self.cohesion, self.supply_level)
         coefficients = np.array(
             [r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio,
-             r.retreat_shock]
+             r.retreat_shock, w.breakout]
         )  # fmt: skip
-        loss, engaged, self.assaulted, lost = kernels.assault(
+        loss, engaged, self.assaulted, lost, broke = kernels.assault(
             self.owner, self.pos, self.present, self.cohesion, self.strength * eff * w.defence,
             w.firepower * self.strength * eff, w.attack * self.strength * eff, self.fed, w.side,
             self.objective, self.nbr, self.window, self.cover,
             rules.warning(r.warning_bonus, w.intelligence[:, self.day]), w.tempo[:, self.day],
-            w.seed, self.reps, self.day, w.deterministic, coefficients,
+            w.seed, self.reps, self.day, w.deterministic, coefficients, self.h, self.wd,
         )  # fmt: skip
-        self.lose(loss, engaged)
+        self.lose(loss, engaged, rng.ASSAULT_LOSS)
+        self.lose(self.strength * r.overrun_loss, broke, rng.BREAKOUT_LOSS)
         self.remove(lost)
 
     def movement(self) -> None:

@@ -88,9 +88,10 @@ def entry_cell(own, taken, s, home, first, count, offset, entries, edge_cells, w
 
 
 @njit(cache=True)
-def replacements(strength, present, side, strength0, men):
+def replacements(strength, present, side, strength0, men, seed, reps, day, deterministic):
     """1. Each side's replacements today, `men` (2,), refill its units in proportion to what
-    they miss (all of it when there are enough), in place."""
+    they miss (all of it when there are enough), in place: each missing man comes with chance
+    min(1, men / missing), drawn (rng.binomial) unless deterministic."""
     n_rep, n_slot = strength.shape
     for r in range(n_rep):
         for s in (ATTACKER, DEFENDER):
@@ -105,7 +106,10 @@ def replacements(strength, present, side, strength0, men):
             share = min(1.0, men[s] / total)
             for u in range(n_slot):
                 if present[r, u] and side[u] == s:
-                    strength[r, u] = strength[r, u] + (strength0[u] - strength[r, u]) * share
+                    missing = strength0[u] - strength[r, u]
+                    strength[r, u] += rng.binomial(
+                        seed, reps[r], day, rng.REPLACE, u, missing, share, deterministic
+                    )
 
 
 @njit(cache=True, inline="always")
@@ -260,24 +264,43 @@ def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, reco
 
 
 @njit(cache=True)
-def fires(pos, present, detected, side, firers, fire_range, output, w):
-    """4. Each firer shares its output (R, F) equally among the detected enemy units within
-    its range; returns each unit's damage, added firer by firer in slot order, and who was
-    hit."""
+def fires(pos, present, detected, side, firers, fire_range, indirect, direct, nbr, cover, w):
+    """4. Expected losses of each unit today (R, U), and who is hit: positional fire — each
+    unit's `direct` output shared equally among the enemy units next to it, added in slot
+    order of the firing units — plus indirect fire — each firer's `indirect` output (R, F)
+    shared equally among the detected enemy units within its range, added firer by firer in
+    slot order — the sum divided by the cover of the target's cell."""
     n_rep, n_slot = pos.shape
-    damage = np.zeros((n_rep, n_slot))
+    loss = np.zeros((n_rep, n_slot))
     hit = np.zeros((n_rep, n_slot), np.bool_)
+    occ = np.full(len(cover), -1, np.int64)
+    near = np.empty(8, np.int64)
     seen = np.empty(n_slot, np.int64)  # the detected units of a replicate, in slot order
     row = np.empty(n_slot, np.int64)
     col = np.empty(n_slot, np.int64)
     for r in range(n_rep):
+        for u in range(n_slot):
+            if present[r, u]:
+                occ[pos[r, u]] = u
+        for u in range(n_slot):  # positional fire
+            if not present[r, u] or direct[r, u] <= 0:
+                continue
+            n = 0
+            for j in range(8):
+                c = nbr[pos[r, u], j]
+                if c >= 0 and occ[c] >= 0 and side[occ[c]] != side[u]:
+                    near[n] = occ[c]
+                    n += 1
+            for i in range(n):
+                loss[r, near[i]] += direct[r, u] / n
+                hit[r, near[i]] = True
         n_seen = 0
         for u in range(n_slot):
             if present[r, u] and detected[r, u]:
                 seen[n_seen] = u
                 row[n_seen], col[n_seen] = divmod(pos[r, u], w)
                 n_seen += 1
-        for k in range(len(firers)):
+        for k in range(len(firers)):  # indirect fire
             f = firers[k]
             if not present[r, f]:
                 continue
@@ -294,11 +317,16 @@ def fires(pos, present, detected, side, firers, fire_range, output, w):
                     if pass_ == 0:
                         n += 1
                     else:
-                        damage[r, u] += output[r, k] / n
+                        loss[r, u] += indirect[r, k] / n
                         hit[r, u] = True
                 if n == 0:
                     break
-    return damage, hit
+        for u in range(n_slot):
+            if hit[r, u]:
+                loss[r, u] = loss[r, u] / cover[pos[r, u]]
+            if present[r, u]:
+                occ[pos[r, u]] = -1
+    return loss, hit
 
 
 _defence = njit(cache=True, inline="always")(rules.defence)
@@ -309,18 +337,21 @@ _capture_probability = njit(cache=True, inline="always")(rules.capture_probabili
 @njit(cache=True)
 def assault(
     owner, pos, present, cohesion, held_power, fire, strike, fed, side, objective, nbr, window,
-    cover, warn, tempo, seed, reps, day, deterministic, r_,
+    cover, warn, tempo, seed, reps, day, deterministic, r_, h, w,
 ):  # fmt: skip
-    """5. Assaults, fire along them, captures, fall-back and move-in, for every replicate
-    (the reference engine's `assault`, step for step). `held_power`, `fire` and `strike`
-    are each unit's defence, fire and attack power (effectiveness applied); `r_` holds the
-    rule coefficients (assault cohesion, support, ground defence, breakthrough ratio,
-    retreat shock). Moves units and flips captured cells in place; returns the men each unit loses
-    (where `engaged`), who assaulted, and who was driven off with nowhere to go."""
+    """5. Assaults, fire along them, captures, fall-back, breakout and move-in, for every
+    replicate (the reference engine's `assault`, step for step). `held_power`, `fire` and
+    `strike` are each unit's defence, fire and attack power (effectiveness applied); `r_`
+    holds the rule coefficients (assault cohesion, support, ground defence, breakthrough
+    ratio, retreat shock, breakout reach in cells). Moves units and flips captured cells in
+    place; returns the men each unit expects to lose to fire (where `engaged`), who
+    assaulted, who was overrun with nowhere to go (lost), and who broke out."""
     n_rep, n_slot = pos.shape
     cells = len(cover)
     assault_cohesion, support, ground, ratio, shock = r_[0], r_[1], r_[2], r_[3], r_[4]
+    reach = int(r_[5])
     loss = np.zeros((n_rep, n_slot))
+    broke = np.zeros((n_rep, n_slot), np.bool_)
     engaged = np.zeros((n_rep, n_slot), np.bool_)
     assaulted = np.zeros((n_rep, n_slot), np.bool_)
     lost = np.zeros((n_rep, n_slot), np.bool_)
@@ -429,9 +460,18 @@ def assault(
                     pos[r, u] = wish[u]
                     cohesion[r, u] = max(0.0, cohesion[r, u] - shock)
                     pending[u] = False
+        # Those left on a captured cell break out, lower slot first, to the nearest free,
+        # held, supplied cell within `reach`; one with none is lost.
         for u in range(n_slot):
-            if ousted[u] and mark[pos[r, u]] == CAPTURED:  # nowhere to go: lost
-                lost[r, u] = True
+            if ousted[u] and mark[pos[r, u]] == CAPTURED:
+                c = breakout_cell(own, occ, mark, fed[side[u], r], side[u], pos[r, u], reach, h, w)
+                if c < 0:
+                    lost[r, u] = True
+                else:
+                    mark[c] = TAKEN
+                    pos[r, u] = c
+                    cohesion[r, u] = max(0.0, cohesion[r, u] - shock)
+                    broke[r, u] = True
         # The first assailant of each captured cell that still holds its own cell moves in.
         for i in range(n_a):
             u, c = a_slot[i], a_cell[i]
@@ -447,7 +487,24 @@ def assault(
             if ousted[u]:
                 mark[pos[r, u]], ousted[u] = 0, False  # where it fell back to (TAKEN)
             fights[u], incoming[u] = 0, 0.0
-    return loss, engaged, assaulted, lost
+    return loss, engaged, assaulted, lost, broke
+
+
+@njit(cache=True)
+def breakout_cell(own, occ, mark, fed, s, here, reach, h, w) -> int:
+    """Where a unit of side `s` overrun on `here` breaks out to: the nearest cell (Chebyshev,
+    at most `reach`; the lower flat index on ties) that its side holds and supplies, that was
+    free at the start of the phase and that no retreating unit has taken; -1 if none."""
+    i, j = divmod(here, w)
+    for d in range(1, reach + 1):
+        for ii in range(max(i - d, 0), min(i + d, h - 1) + 1):
+            for jj in range(max(j - d, 0), min(j + d, w - 1) + 1):
+                if max(abs(ii - i), abs(jj - j)) != d:
+                    continue
+                c = ii * w + jj
+                if own[c] == s and occ[c] < 0 and mark[c] != TAKEN and fed[c]:
+                    return c
+    return -1
 
 
 @njit(cache=True)
@@ -631,15 +688,18 @@ def side_sums(values, which, side):
 
 
 @njit(cache=True)
-def lose(strength, lost, losses, men, hit, side):
-    """Apply losses (R, U) to the units in `hit`, capped at their strength, in place; each
-    side's total is added to `losses` (R, 2) after summing it in slot order."""
+def lose(strength, lost, losses, men, hit, side, seed, reps, day, phase, index, deterministic):
+    """Apply the expected losses `men` (R, U) of the units in `hit`, drawn in whole men
+    (rng.casualties, stream `phase`, counter index + slot), in place; each side's total is
+    added to `losses` (R, 2) after summing it in slot order."""
     n_rep, n_slot = strength.shape
     for r in range(n_rep):
         total = np.zeros(2)
         for u in range(n_slot):
             if hit[r, u]:
-                m = min(men[r, u], strength[r, u])
+                m = rng.casualties(
+                    seed, reps[r], day, phase, index + u, strength[r, u], men[r, u], deterministic
+                )
                 strength[r, u] -= m
                 lost[r, u] += m
                 total[side[u]] += m

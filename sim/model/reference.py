@@ -166,8 +166,16 @@ class SalientModel(mesa.Model):
                 taken.add(wishes[slot])
         return granted
 
-    def _lose(self, u: Unit, men: float) -> None:
-        men = min(men, u.strength)
+    def _lose(self, u: Unit, expected: float, phase: int, index: int = 0) -> None:
+        """The unit loses men: drawn in whole men around `expected` (rng.casualties, the
+        batch engine's sampler), from the stream `phase` at counter index + slot."""
+        w = self.world
+        men = float(
+            rng.casualties(
+                w.seed, self.replicate, self.day, phase, index + u.slot, u.strength, expected,
+                w.deterministic,
+            )
+        )  # fmt: skip
         u.strength -= men
         self.losses[u.side] += men
         self.today.lost[u.slot] = self.today.lost.get(u.slot, 0.0) + men
@@ -208,8 +216,11 @@ class SalientModel(mesa.Model):
             if men <= 0 or total <= 0:
                 continue
             share = min(1.0, men / total)
-            for u in units:
-                u.strength += missing[u.slot] * share
+            for u in units:  # each missing man comes with chance `share`
+                u.strength += float(
+                    rng.binomial(w.seed, self.replicate, self.day, rng.REPLACE, u.slot,
+                                 missing[u.slot], share, w.deterministic)
+                )  # fmt: skip
 
     def _entry_cell(self, slot: int, taken: set[int]) -> int | None:
         """The slot's entry list from its own cell on, cyclically; then the map edge, nearest
@@ -288,34 +299,52 @@ class SalientModel(mesa.Model):
             getattr(self.grid, name).data[:] = fed[side]
 
     def fires(self) -> None:
-        """4. Artillery and drones share their output equally among the detected enemy units
-        in range; terrain cover divides what each target suffers."""
+        """4. Every unit fires at the enemy units next to it (positional fire: its side's
+        fire intensity of its firepower, shared equally among them); artillery and drones
+        share their output equally among the detected enemy units in range. Terrain cover
+        divides what each target suffers; the day's fire comes in `fire_substeps` steps."""
         w = self.world
-        damage: dict[int, float] = {}
-        for f in self.present():
-            rng_cells = int(w.fires_range[f.slot])
-            if w.fires[f.slot] <= 0 or rng_cells < 1:
-                continue
-            fr, fc = divmod(f.flat, self.width)
-            targets = []
-            for u in self.present():
-                ur, uc = divmod(u.flat, self.width)
-                if (
-                    u.side != f.side
-                    and u.slot in self.today.detected
-                    and max(abs(ur - fr), abs(uc - fc)) <= rng_cells
-                ):
-                    targets.append(u.slot)
-            if not targets:
-                continue
-            intel = float(w.intelligence[f.side, self.day])
-            out = rules.fires_output(float(w.fires[f.slot]), f.strength, f.eff, intel)
-            share = out / len(targets)
-            for slot in targets:
-                damage[slot] = damage.get(slot, 0.0) + share
-        for slot in sorted(damage):
-            u = self.units[slot]
-            self._lose(u, damage[slot] / float(w.cover.flat[u.flat]))
+        steps = w.rules.fire_substeps
+        for step in range(steps):
+            loss: dict[int, float] = {}
+            occ = self.occupied()
+            for u in self.present():  # positional fire
+                intensity = float(w.fire_intensity[u.side, self.day])
+                out = rules.contact_fire(intensity, float(w.firepower[u.slot]), u.strength, u.eff)
+                out = out / steps
+                if out <= 0:
+                    continue
+                near = [
+                    occ[n]
+                    for n in self.neighbours(u.flat)
+                    if n in occ and self.units[occ[n]].side != u.side
+                ]
+                for v in near:
+                    loss[v] = loss.get(v, 0.0) + out / len(near)
+            for f in self.present():  # indirect fire
+                rng_cells = int(w.fires_range[f.slot])
+                if w.fires[f.slot] <= 0 or rng_cells < 1:
+                    continue
+                fr, fc = divmod(f.flat, self.width)
+                targets = []
+                for u in self.present():
+                    ur, uc = divmod(u.flat, self.width)
+                    if (
+                        u.side != f.side
+                        and u.slot in self.today.detected
+                        and max(abs(ur - fr), abs(uc - fc)) <= rng_cells
+                    ):
+                        targets.append(u.slot)
+                if not targets:
+                    continue
+                intel = float(w.intelligence[f.side, self.day])
+                out = rules.fires_output(float(w.fires[f.slot]), f.strength, f.eff, intel) / steps
+                for slot in targets:
+                    loss[slot] = loss.get(slot, 0.0) + out / len(targets)
+            for slot in sorted(loss):
+                u = self.units[slot]
+                cover = float(w.cover.flat[u.flat])
+                self._lose(u, loss[slot] / cover, rng.FIRE_LOSS, step * w.n_units)
 
     def assault(self) -> None:
         """5. Each unit in contact assaults with probability = its side's tempo, against the
@@ -331,7 +360,7 @@ class SalientModel(mesa.Model):
         loss = self._fire_along_assaults(target, occ, warn)
         captured = self._captures(target, defence)
         for slot in sorted(loss):
-            self._lose(self.units[slot], loss[slot])
+            self._lose(self.units[slot], loss[slot], rng.ASSAULT_LOSS)
         for cell in captured:
             self.owner.flat[cell] = 1 - self.owner.flat[cell]
         ousted = self._fall_back(captured, occ)
@@ -452,10 +481,43 @@ class SalientModel(mesa.Model):
                 u.cohesion = max(0.0, u.cohesion - r.retreat_shock)
                 taken.add(cell)
             pending = [s for s in wishes if s not in granted]
-        for slot in sorted(s for s in ousted if self.units[s].flat in captured):
+        stuck = sorted(s for s in ousted if self.units[s].flat in captured)
+        broke, lost = [], []
+        for slot in stuck:  # break out, lower slot first, or be lost
             u = self.units[slot]
+            cell = self._breakout_cell(u, occ, taken)
+            if cell is None:
+                lost.append(u)
+                continue
+            u.cell = self.cell_at(cell)
+            u.cohesion = max(0.0, u.cohesion - r.retreat_shock)
+            taken.add(cell)
+            broke.append(u)
+        for u in broke:  # a drawn share of its men is captured or scattered
+            self._lose(u, u.strength * r.overrun_loss, rng.BREAKOUT_LOSS)
+        for u in lost:
             self._remove(u, u.strength)
         return ousted
+
+    def _breakout_cell(self, u: Unit, occ: dict[int, int], taken: set[int]) -> int | None:
+        """The nearest cell (Chebyshev, within the breakout reach; lower flat index on ties)
+        that u's side holds and supplies, free at the start of the phase and not taken by a
+        retreating unit."""
+        fed = self.today.fed[u.side]
+        i, j = divmod(u.flat, self.width)
+        for d in range(1, self.world.breakout + 1):
+            for ii in range(max(i - d, 0), min(i + d, self.height - 1) + 1):
+                for jj in range(max(j - d, 0), min(j + d, self.width - 1) + 1):
+                    cell = ii * self.width + jj
+                    if (
+                        max(abs(ii - i), abs(jj - j)) == d
+                        and self.owner_at(cell) == u.side
+                        and cell not in occ
+                        and cell not in taken
+                        and fed.flat[cell]
+                    ):
+                        return cell
+        return None
 
     def movement(self) -> None:
         """6. Out of contact, attackers close on the nearest ground they may take, defenders on the

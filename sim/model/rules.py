@@ -32,6 +32,12 @@ def warning(bonus: float, intelligence):
     return 1.0 + bonus * intelligence
 
 
+def contact_fire(intensity, firepower, strength, eff):
+    """Positional fire a unit delivers in a day at the enemy units next to it: the share
+    `intensity` (its side's schedule) of its full firepower, which an assault spends whole."""
+    return intensity * firepower * strength * eff
+
+
 def fires_output(fires, strength, eff, intelligence):
     """Indirect-fire casualties a firing unit inflicts in a day, before it is shared out among
     the targets it can see; half of its accuracy depends on intelligence."""

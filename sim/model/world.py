@@ -68,6 +68,8 @@ class World:
     intelligence: np.ndarray
     drone_range: np.ndarray  # cells
     replacements: np.ndarray
+    fire_intensity: np.ndarray
+    breakout: int  # cells an overrun unit can break out to
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -141,6 +143,10 @@ def compile_world(loaded: Loaded) -> World:
     kinds: list[tuple[int, str]] = []
     occupied: set[int] = set()
 
+    def men(strength: float) -> float:
+        """Whole men when casualties are drawn (at least one); as written when deterministic."""
+        return strength if s.deterministic else max(1.0, float(np.floor(strength + 0.5)))
+
     def kind_index(side: int, name: str) -> int:
         if (side, name) not in kinds:
             kinds.append((side, name))
@@ -182,7 +188,7 @@ def compile_world(loaded: Loaded) -> World:
                 cells = free[: g.n]
                 occupied.update(cells)
             for c in cells:
-                add(side_index, g.kind, "initial", g.strength, c, 0)
+                add(side_index, g.kind, "initial", men(g.strength), c, 0)
 
     for side_index, side_name in enumerate(SIDES):
         spec = getattr(s.sides, side_name)
@@ -199,7 +205,8 @@ def compile_world(loaded: Loaded) -> World:
             entries.extend(entry)
             for k in range(n):
                 own = (first, len(entry), k % len(entry))
-                add(side_index, rf.kind, name, rf.men / n, entry[k % len(entry)], day, own)
+                share = rf.men // n + (k < rf.men % n)  # whole men, the first units one more
+                add(side_index, rf.kind, name, share, entry[k % len(entry)], day, own)
 
     side = np.array(slots["side"], np.int8)
     kind = np.array(slots["kind"], np.int16)
@@ -267,4 +274,6 @@ def compile_world(loaded: Loaded) -> World:
         intelligence=per_side("intelligence"),
         drone_range=km_to_cells(per_side("drone_range_km"), s.map.cell_km),
         replacements=per_side("replacements"),
+        fire_intensity=per_side("fire_intensity"),
+        breakout=int(km_to_cells(r.breakout_km, s.map.cell_km)),
     )

@@ -31,6 +31,7 @@ SCHEDULE_RANGES = {
     "intelligence": (0.0, 1.0),
     "drone_range_km": (0.0, 200.0),
     "replacements": (0.0, 100_000.0),
+    "fire_intensity": (0.0, 1.0),
 }
 
 Cell = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
@@ -228,6 +229,11 @@ class Side(Strict):
         0.0, description="Roads within this range of enemy-held ground are interdicted (km)."
     )
     replacements: Schedule = Field(0.0, description="Replacements sent to the line (men/day).")
+    fire_intensity: Schedule = Field(
+        0.2,
+        description="Positional fire: share of its full firepower a unit spends each day on the "
+        "enemy units next to it (0–1; an assault spends it all).",
+    )
     advance: Literal["anywhere", "homeland"] = Field(
         "anywhere",
         description="Where it may assault and advance: anywhere, or only into its own homeland "
@@ -239,7 +245,7 @@ class Side(Strict):
         default_factory=dict, description="Scheduled arrivals by name."
     )
 
-    @field_validator("tempo", "intelligence", "drone_range_km", "replacements")
+    @field_validator("tempo", "intelligence", "drone_range_km", "replacements", "fire_intensity")
     @classmethod
     def _schedule_range(cls, value: Schedule, info: ValidationInfo) -> Schedule:
         low, high = SCHEDULE_RANGES[info.field_name]
@@ -278,6 +284,19 @@ class Rules(Strict):
     assault_cohesion: Fraction = Field(0.3, description="Cohesion needed to assault (0–1).")
     withdraw_cohesion: Fraction = Field(0.2, description="Below this a unit pulls back (0–1).")
     retreat_shock: Fraction = Field(0.1, description="Cohesion lost when driven off a cell.")
+    breakout_km: float = Field(
+        6.0,
+        ge=0,
+        le=200,
+        description="How far a unit overrun with no free neighbour can break out to a free, "
+        "supplied cell its side holds (km).",
+    )
+    overrun_loss: Fraction = Field(
+        0.5, description="Share of its men a unit loses breaking out (drawn: captured, scattered)."
+    )
+    fire_substeps: int = Field(
+        1, ge=1, le=24, description="Sub-steps a day's fire is split into (1–24; see docs)."
+    )
     min_strength: float = Field(50, ge=0, le=100_000, description="Below this a unit is gone.")
     supply_recovery: Fraction = Field(0.25, description="Supply regained per day (0–1).")
     supply_decay: Fraction = Field(0.1, description="Supply lost per day when short (0–1).")
