@@ -165,8 +165,9 @@ class Batch:
                 w.fires[f], self.strength[:, f], eff[:, f], w.intelligence[w.side[f], self.day]
             ) / steps  # fmt: skip
             loss, hit = kernels.fires(
-                self.pos, self.present, self.detected, w.side, f, w.fires_range[f], indirect,
-                direct, self.nbr, self.cover, self.wd,
+                self.pos, self.present, self.strength, self.detected, w.side, f,
+                w.fires_range[f], indirect, w.area_fire[f], direct, self.nbr, self.cover,
+                w.rules.area_density, self.wd,
             )  # fmt: skip
             self.lose(loss, hit, rng.FIRE_LOSS, step * w.n_units)
 

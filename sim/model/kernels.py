@@ -264,12 +264,17 @@ def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, reco
 
 
 @njit(cache=True)
-def fires(pos, present, detected, side, firers, fire_range, indirect, direct, nbr, cover, w):
+def fires(
+    pos, present, strength, detected, side, firers, fire_range, indirect, area, direct, nbr, cover,
+    density, w,
+):  # fmt: skip
     """4. Expected losses of each unit today (R, U), and who is hit: positional fire — each
     unit's `direct` output shared equally among the enemy units next to it, added in slot
     order of the firing units — plus indirect fire — each firer's `indirect` output (R, F)
-    shared equally among the detected enemy units within its range, added firer by firer in
-    slot order — the sum divided by the cover of the target's cell."""
+    shared equally among the detected enemy units within its range, or, for an `area` firer,
+    falling on each of them in proportion to its men (strength / `density`), added firer by
+    firer in slot order — the sum divided by the cover of the target's cell. Units without
+    men left draw no fire."""
     n_rep, n_slot = pos.shape
     loss = np.zeros((n_rep, n_slot))
     hit = np.zeros((n_rep, n_slot), np.bool_)
@@ -288,7 +293,7 @@ def fires(pos, present, detected, side, firers, fire_range, indirect, direct, nb
             n = 0
             for j in range(8):
                 c = nbr[pos[r, u], j]
-                if c >= 0 and occ[c] >= 0 and side[occ[c]] != side[u]:
+                if c >= 0 and occ[c] >= 0 and side[occ[c]] != side[u] and strength[r, occ[c]] > 0:
                     near[n] = occ[c]
                     n += 1
             for i in range(n):
@@ -296,7 +301,7 @@ def fires(pos, present, detected, side, firers, fire_range, indirect, direct, nb
                 hit[r, near[i]] = True
         n_seen = 0
         for u in range(n_slot):
-            if present[r, u] and detected[r, u]:
+            if present[r, u] and detected[r, u] and strength[r, u] > 0:
                 seen[n_seen] = u
                 row[n_seen], col[n_seen] = divmod(pos[r, u], w)
                 n_seen += 1
@@ -316,6 +321,9 @@ def fires(pos, present, detected, side, firers, fire_range, indirect, direct, nb
                         continue
                     if pass_ == 0:
                         n += 1
+                    elif area[k]:
+                        loss[r, u] += indirect[r, k] * (strength[r, u] / density)
+                        hit[r, u] = True
                     else:
                         loss[r, u] += indirect[r, k] / n
                         hit[r, u] = True

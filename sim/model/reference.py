@@ -317,7 +317,9 @@ class SalientModel(mesa.Model):
                 near = [
                     occ[n]
                     for n in self.neighbours(u.flat)
-                    if n in occ and self.units[occ[n]].side != u.side
+                    if n in occ
+                    and self.units[occ[n]].side != u.side
+                    and self.units[occ[n]].strength > 0
                 ]
                 for v in near:
                     loss[v] = loss.get(v, 0.0) + out / len(near)
@@ -332,6 +334,7 @@ class SalientModel(mesa.Model):
                     if (
                         u.side != f.side
                         and u.slot in self.today.detected
+                        and u.strength > 0
                         and max(abs(ur - fr), abs(uc - fc)) <= rng_cells
                     ):
                         targets.append(u.slot)
@@ -339,8 +342,13 @@ class SalientModel(mesa.Model):
                     continue
                 intel = float(w.intelligence[f.side, self.day])
                 out = rules.fires_output(float(w.fires[f.slot]), f.strength, f.eff, intel) / steps
-                for slot in targets:
-                    loss[slot] = loss.get(slot, 0.0) + out / len(targets)
+                for slot in targets:  # aimed: an equal share; area: by the target's density
+                    hit = (
+                        out * (self.units[slot].strength / w.rules.area_density)
+                        if w.area_fire[f.slot]
+                        else out / len(targets)
+                    )
+                    loss[slot] = loss.get(slot, 0.0) + hit
             for slot in sorted(loss):
                 u = self.units[slot]
                 cover = float(w.cover.flat[u.flat])

@@ -63,6 +63,7 @@ class World:
     sensor: np.ndarray  # cells
     fires: np.ndarray
     fires_range: np.ndarray  # cells
+    area_fire: np.ndarray  # bool: its indirect fire falls on an area, by target density
     # schedules (2, days)
     tempo: np.ndarray
     intelligence: np.ndarray
@@ -270,6 +271,7 @@ def compile_world(loaded: Loaded) -> World:
         sensor=coefficient("sensor_km", as_cells=True),
         fires=coefficient("fires"),
         fires_range=coefficient("fires_km", as_cells=True),
+        area_fire=coefficient("area_fire").astype(bool),
         tempo=per_side("tempo"),
         intelligence=per_side("intelligence"),
         drone_range=km_to_cells(per_side("drone_range_km"), s.map.cell_km),

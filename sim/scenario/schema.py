@@ -160,6 +160,11 @@ class Kind(Strict):
         0.0, ge=0, le=1, description="Indirect-fire casualties per man per day on targets (0–1)."
     )
     fires_km: float = Field(0.0, ge=0, le=200, description="Range of its indirect fires (km).")
+    area_fire: bool = Field(
+        False,
+        description="Indirect fire on an area: each target in range suffers in proportion to "
+        "its men (Lanchester's linear law), not an equal share of the output (aimed).",
+    )
 
 
 class UnitGroup(Strict):
@@ -293,6 +298,12 @@ class Rules(Strict):
     )
     overrun_loss: Fraction = Field(
         0.5, description="Share of its men a unit loses breaking out (drawn: captured, scattered)."
+    )
+    area_density: float = Field(
+        500.0,
+        gt=0,
+        le=100_000,
+        description="Men on a cell at which area fire inflicts its whole output (men).",
     )
     fire_substeps: int = Field(
         1, ge=1, le=24, description="Sub-steps a day's fire is split into (1–24; see docs)."
