@@ -100,13 +100,16 @@ def brute_reach(mask, seeds, diagonal):
     return out
 
 
-def brute_front_length(owner):
+def brute_front_length(owner, land=None):
     h, w = len(owner), len(owner[0])
+    land = land or [[True] * w for _ in range(h)]
     n = 0
     for i, j in cells(h, w):
-        if i + 1 < h and owner[i][j] != owner[i + 1][j]:
+        if not land[i][j]:
+            continue
+        if i + 1 < h and land[i + 1][j] and owner[i][j] != owner[i + 1][j]:
             n += 1
-        if j + 1 < w and owner[i][j] != owner[i][j + 1]:
+        if j + 1 < w and land[i][j + 1] and owner[i][j] != owner[i][j + 1]:
             n += 1
     return n
 
@@ -309,22 +312,29 @@ def test_reach_of_an_empty_mask():
 
 
 @SETTINGS
-@given(bool_stacks())
-def test_front_length(stack):
+@given(bool_stacks(), st.integers(0, 2**32 - 1))
+def test_front_length(stack, seed):
     owner = stack.astype(np.int8)
-    out = fields.front_length(owner)
+    land = np.random.default_rng(seed).random(stack.shape[1:]) < 0.8
+    out = fields.front_length(owner, land)
     assert out.shape == (stack.shape[0],)
     for k in range(stack.shape[0]):
-        single = fields.front_length(owner[k])
+        single = fields.front_length(owner[k], land)
         assert np.ndim(single) == 0 and single == out[k]
-        assert int(single) == brute_front_length(owner[k].tolist())
+        assert int(single) == brute_front_length(owner[k].tolist(), land.tolist())
 
 
 def test_front_length_known_values():
-    assert fields.front_length(np.array([[0, 0], [1, 1]])) == 2
-    assert fields.front_length(np.array([[0, 1], [1, 0]])) == 4
-    assert fields.front_length(np.zeros((5, 5), np.int8)) == 0
-    assert fields.front_length(np.array([[0, 1, 0]])) == 2
+    def front(owner) -> int:
+        owner = np.array(owner)
+        return int(fields.front_length(owner, np.ones(owner.shape, bool)))
+
+    assert front([[0, 0], [1, 1]]) == 2
+    assert front([[0, 1], [1, 0]]) == 4
+    assert front(np.zeros((5, 5), np.int8)) == 0
+    assert front([[0, 1, 0]]) == 2
+    coast = np.array([[True, False, True]])  # water between: no front
+    assert fields.front_length(np.array([[0, 1, 0]]), coast) == 0
 
 
 # ----------------------------------------------------------------------------- edge

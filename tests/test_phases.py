@@ -554,3 +554,49 @@ def test_the_classroom_second_echelon_always_enters():
     world = compile_world(load(path, ["seed=3"]))
     waiting = batch.run(world, list(range(500))).series["waiting"]
     assert waiting[:, -1].sum() == 0
+
+
+# ---- ground: water and dated supply sources ---------------------------------------------
+def test_no_unit_enters_water_and_no_assault_takes_it(engine):
+    # Column 2 is water held by the defender; the attacker at (0,1) would close on it.
+    kinds = {"inf": {"firepower": 0.01, "speed_km": 4.0}}
+    w = tiny(
+        ["AADDD", "AADDD", "AADDD"],
+        [("A", 0, 0, 500), ("D", 2, 4, 500)],
+        terrain=["..w..", "..w..", "..w.."],
+        attacker_kinds=kinds,
+        attacker_tempo=1.0,
+        rules={"ground_defence": 0.0},
+    )
+    e = Engine(engine, w)
+    e.step(3)
+    s = e.state()
+    assert (s["owner"][:, 2] == 1).all()  # the water never changes hands
+    assert s["pos"][0] % 5 < 2  # and the attacker stays on its bank
+
+
+def test_supply_does_not_cross_water_but_a_dated_depot_feeds_a_pocket(engine):
+    # The defender's homeland (row 2, edge) is across water from its unit at (0,3); a depot at
+    # (0,4) opens on day 3 (2025-01-04).
+    owner, homeland = ["AADDD", "AADDD", "DDDDD"], ["AAAAA", "AAAAA", "DDDDD"]
+    depot = [{"cells": [[0, 4]], "from": "2025-01-04"}]
+    w = tiny(
+        owner,
+        [("A", 0, 0, 500), ("D", 0, 3, 500)],
+        homeland=homeland,
+        terrain=[".....", "wwwww", "....."],
+        defender_supply_sources=depot,
+    )
+    e = Engine(engine, w)
+    e.step(3)  # days 0-2: cut off, its supply runs down by supply_decay a day
+    assert e.state()["supply"][1] == pytest.approx(1 - 3 * 0.1)
+    assert [d for d, kind, slot in e.events() if kind == "pocket_formed"] == [0]
+    e.step(1)  # day 3: the depot opens
+    assert e.state()["supply"][1] == pytest.approx(1 - 3 * 0.1 + 0.25)
+
+
+def test_water_is_refused_for_units_and_entry_cells():
+    from sim.scenario.load import FieldError
+
+    with pytest.raises(FieldError, match="water"):
+        tiny(["AAD"], [("A", 0, 1, 500), ("D", 0, 2, 500)], terrain=[".w."])

@@ -35,7 +35,8 @@ class Batch:
         self.window = fields.window_table(w.shape)
         self.objective = w.objective.reshape(2, -1)
         self.cover = w.cover.ravel()
-        self.source = w.source.reshape(2, -1)
+        self.source = w.sources(0)
+        self.land = w.land.ravel()
         self.road_cells = np.flatnonzero(w.road)
         self.territory = w.territory_cells.ravel()
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
@@ -129,16 +130,20 @@ class Batch:
 
     def networks(self) -> None:
         """Each side's supply reach and open road net, updated from the cells that changed
-        since the last day (computed afresh on the first day and when a drone range
-        changes)."""
+        since the last day (computed afresh on the first day and when a drone range or a
+        supply source changes)."""
         w = self.w
         drones = w.drone_range[:, self.day]
+        sources = w.sources(self.day) if len(w.depots) else self.source
         before = self._networks_owner
-        if before is not None and (drones != self._networks_drones).any():
+        if before is not None and (
+            (drones != self._networks_drones).any() or not np.array_equal(sources, self.source)
+        ):
             before = None
+        self.source = sources
         kernels.networks(
-            self.owner, before, self.source, self.road_cells, drones.astype(np.int64), self.nbr,
-            self.h, self.wd, self.fed, self.road_net, self.road_watch,
+            self.owner, before, self.source, self.land, self.road_cells, drones.astype(np.int64),
+            self.nbr, self.h, self.wd, self.fed, self.road_net, self.road_watch,
         )  # fmt: skip
         self._networks_owner, self._networks_drones = self.owner.copy(), drones
 
@@ -193,8 +198,8 @@ class Batch:
         w = self.w
         kernels.movement(
             self.owner, self.pos, self.present, self.cohesion, self.detected, w.side,
-            w.speed, self.objective, self.nbr, self.h, self.wd, w.rules.withdraw_cohesion,
-            self.ground, self.ground_built, self.ground_seen,
+            w.speed, self.objective, self.land, self.nbr, self.h, self.wd,
+            w.rules.withdraw_cohesion, self.ground, self.ground_built, self.ground_seen,
         )  # fmt: skip
 
     def recovery(self) -> None:
@@ -209,7 +214,7 @@ class Batch:
     def record(self) -> None:
         w, d = self.w, self.day
         present = self.present
-        held, front = kernels.ground(self.owner, self.territory, self.h, self.wd)
+        held, front = kernels.ground(self.owner, self.territory, self.land, self.h, self.wd)
         self.series["territory"][:, d] = held * w.cell_area
         strength = kernels.side_sums(self.strength, present, w.side)
         for s, name in ((ATTACKER, "attacker"), (DEFENDER, "defender")):

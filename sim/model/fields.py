@@ -324,22 +324,26 @@ def edge(shape: tuple[int, int]) -> np.ndarray:
     return e
 
 
-def front_length(owner: np.ndarray) -> np.ndarray:
-    """Number of orthogonal cell sides where the two sides' ground meets."""
+def front_length(owner: np.ndarray, land: np.ndarray) -> np.ndarray:
+    """Number of orthogonal cell sides where the two sides' ground meets (on land: a coast is
+    no front)."""
     maps = _flat_maps(owner)
-    out = np.array([front_map(m, owner.shape[-2], owner.shape[-1]) for m in maps])
+    h, w = owner.shape[-2], owner.shape[-1]
+    out = np.array([front_map(m, land.ravel(), h, w) for m in maps])
     return out.reshape(owner.shape[:-2])
 
 
 @njit(cache=True)
-def front_map(owner, h, w):
+def front_map(owner, land, h, w):
     """front_length of one map stored flat."""
     sides = 0
     for i in range(h):
         for j in range(w):
             c = i * w + j
-            if j + 1 < w and owner[c] != owner[c + 1]:
+            if not land[c]:
+                continue
+            if j + 1 < w and land[c + 1] and owner[c] != owner[c + 1]:
                 sides += 1
-            if i + 1 < h and owner[c] != owner[c + w]:
+            if i + 1 < h and land[c + w] and owner[c] != owner[c + w]:
                 sides += 1
     return sides

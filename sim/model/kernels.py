@@ -150,7 +150,7 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
 
 
 @njit(cache=True)
-def networks(owner, before, source, road_cells, drones, nbr, h, w, fed, road_net, watch):
+def networks(owner, before, source, land, road_cells, drones, nbr, h, w, fed, road_net, watch):
     """3. For every replicate whose ground changed, each side's supply reach (its ground
     connected to its sources, 8-connected) and its open road net (roads it holds with no
     enemy ground within the enemy's drone range, connected to its road sources).
@@ -182,7 +182,7 @@ def networks(owner, before, source, road_cells, drones, nbr, h, w, fed, road_net
                 now, before[r], s, changed[:n_changed], source[s], nbr, fed[s, r], stack, gone
             ):
                 for c in range(cells):
-                    mask[c] = now[c] == s
+                    mask[c] = now[c] == s and land[c]
                 reach_map(mask, source[s], nbr, 8, fed[s, r], stack)
             start, roads = near[s]
             enemies = watch[s, r]
@@ -516,13 +516,13 @@ def breakout_cell(own, occ, mark, fed, s, here, reach, h, w) -> int:
 
 
 @njit(cache=True)
-def _ground_rows(f, owner, objective, rows, w, cap, mask, out):
+def _ground_rows(f, owner, objective, land, rows, w, cap, mask, out):
     """Rows of field f, one of those that depend on the ground alone: 0/1 the distance to
-    ground the attacker/defender may take, 2/3 to the other side's ground."""
+    ground the attacker/defender may take, 2/3 to the other side's ground (land)."""
     s = f % 2
     for i in rows:
         for c in range(i * w, (i + 1) * w):
-            mask[c] = owner[c] != s and (f >= 2 or objective[s, c])
+            mask[c] = owner[c] != s and land[c] and (f >= 2 or objective[s, c])
         row_distance(mask, i, w, cap, out)
 
 
@@ -548,7 +548,7 @@ def _threat(owner, pos, present, detected, side, nbr, h, w, mask, out) -> bool:
 
 @njit(cache=True)
 def movement(
-    owner, pos, present, cohesion, detected, side, speed, objective, nbr, h, w, worn_below,
+    owner, pos, present, cohesion, detected, side, speed, objective, land, nbr, h, w, worn_below,
     ground, built, seen,
 ):  # fmt: skip
     """6. Units out of contact (and worn ones anywhere) step to the free held neighbour
@@ -586,7 +586,9 @@ def movement(
                     break
         for f in range(4):
             if built[f, r] and n_changed:
-                _ground_rows(f, own, objective, changed[:n_changed], w, cap, mask, ground[f, r])
+                _ground_rows(
+                    f, own, objective, land, changed[:n_changed], w, cap, mask, ground[f, r]
+                )
         seen[r] = own
         knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
         for u in range(n_slot):
@@ -607,7 +609,7 @@ def movement(
                         continue
                     if own[n] != s:
                         contact = contact or objective[s, n]
-                    elif occ[n] < 0:
+                    elif occ[n] < 0 and land[n]:
                         free |= 1 << j
                 if free == 0 or (contact and not worn):
                     continue
@@ -617,7 +619,7 @@ def movement(
                                     threat)  # fmt: skip
                     knows = 1 if found else 2
                 if not (f == DEFENDER and knows == 1) and not built[f, r]:
-                    _ground_rows(f, own, objective, every_row, w, cap, mask, ground[f, r])
+                    _ground_rows(f, own, objective, land, every_row, w, cap, mask, ground[f, r])
                     built[f, r] = True
                 along = threat if f == DEFENDER and knows == 1 else ground[f, r]
                 i = here // w
@@ -669,7 +671,7 @@ def recovery(cohesion, strength, lost, assaulted, level, present, shock, fatigue
 
 
 @njit(cache=True)
-def ground(owner, territory, h, w):
+def ground(owner, territory, land, h, w):
     """8. Each replicate's count of territory cells the defender holds, and its front length
     (fields.front_map)."""
     n_rep = owner.shape[0]
@@ -678,7 +680,7 @@ def ground(owner, territory, h, w):
     for r in range(n_rep):
         for c in range(h * w):
             held[r] += owner[r, c] == DEFENDER and territory[c]
-        front[r] = front_map(owner[r], h, w)
+        front[r] = front_map(owner[r], land, h, w)
     return held, front
 
 

@@ -93,7 +93,9 @@ class SalientModel(mesa.Model):
                 "strength_defender": lambda m: m.strength(DEFENDER),
                 "losses_attacker": lambda m: m.losses[ATTACKER],
                 "losses_defender": lambda m: m.losses[DEFENDER],
-                "front_km": lambda m: float(fields.front_length(m.owner)) * world.cell_km,
+                "front_km": lambda m: (
+                    float(fields.front_length(m.owner, world.land)) * world.cell_km
+                ),
                 "supplied_defender": lambda m: m.supplied_share(DEFENDER),
                 "waiting": lambda m: m.waiting(),
             }
@@ -272,12 +274,13 @@ class SalientModel(mesa.Model):
         within drone range of enemy ground are interdicted; cut-off units run dry."""
         w, r = self.world, self.world.rules
         fed = np.zeros((2, *w.shape), bool)
+        sources = w.sources(self.day).reshape(2, *w.shape)
         for side in (ATTACKER, DEFENDER):
-            own = self.owner == side
-            fed[side] = fields.reach(own, w.source[side], True)
+            own = (self.owner == side) & w.land
+            fed[side] = fields.reach(own, sources[side], True)
             drones = fields.dilate(self.owner != side, int(w.drone_range[1 - side, self.day]))
             roads = w.road & own & ~drones
-            near_road = fields.dilate(fields.reach(roads, w.source[side] & w.road, True), 1)
+            near_road = fields.dilate(fields.reach(roads, sources[side] & w.road, True), 1)
             for u in self.present():
                 if u.side != side:
                     continue
@@ -533,7 +536,7 @@ class SalientModel(mesa.Model):
         each unit's speed; only into free cells their side holds."""
         w, r = self.world, self.world.rules
         cap = self.height + self.width
-        to_enemy = [fields.distance(self.owner != s, cap) for s in (0, 1)]
+        to_enemy = [fields.distance((self.owner != s) & w.land, cap) for s in (0, 1)]
         to_take = [fields.distance((self.owner != s) & w.objective[s], cap) for s in (0, 1)]
         known = np.zeros(w.shape, bool)
         for u in self.present():
@@ -556,7 +559,7 @@ class SalientModel(mesa.Model):
                 here = u.flat
                 best = None
                 for n in self.neighbours(here):
-                    if self.owner_at(n) != u.side or n in occ:
+                    if self.owner_at(n) != u.side or n in occ or not w.land.flat[n]:
                         continue
                     if worn:
                         better = (

@@ -36,7 +36,9 @@ class World:
     owner: np.ndarray
     homeland: np.ndarray
     road: np.ndarray
+    land: np.ndarray  # (H, W) bool: not water (units, supply and captures stay on land)
     source: np.ndarray  # (2, H, W): each side's supply sources (own homeland on the map edge)
+    depots: np.ndarray  # (K, 4): side, flat cell, first and last day of a dated supply source
     objective: np.ndarray  # (2, H, W): cells each side may assault or advance into
     places: tuple[str, ...]
     place_cell: np.ndarray  # (P,) flat cell index
@@ -86,12 +88,21 @@ class World:
 
     @property
     def territory_cells(self) -> np.ndarray:
-        """Cells that count as territory when the defender holds them: attacker homeland."""
-        return self.homeland == 0
+        """Cells that count as territory when the defender holds them: attacker homeland
+        (its land)."""
+        return (self.homeland == 0) & self.land
 
     @property
     def territory0(self) -> float:
         return float(((self.owner == 1) & self.territory_cells).sum() * self.cell_area)
+
+    def sources(self, day: int) -> np.ndarray:
+        """(2, H·W) each side's supply sources on `day`: its map edge and its open depots."""
+        out = self.source.reshape(2, -1).copy()
+        for side, cell, first, last in self.depots:
+            if first <= day <= last:
+                out[side, cell] = True
+        return out
 
     def date(self, day: int) -> dt.date:
         return self.start + dt.timedelta(days=day)
@@ -111,11 +122,16 @@ def schedule(value: Schedule, start: dt.date, days: int) -> np.ndarray:
 km_to_cells = maps.cells
 
 
+WATER = TERRAINS.index("water")
+
+
 def zone_cells(m: MapArrays, side: int, zone: str) -> list[int]:
     """Own cells of a zone, nearest the enemy first; cells at one distance are spread along
-    the front by a golden-ratio order rather than filled from the top-left corner."""
-    own = m.owner == side
-    dist = fields.distance(m.owner != side, cap=sum(m.shape))
+    the front by a golden-ratio order rather than filled from the top-left corner. Water is in
+    no zone."""
+    land = m.terrain != WATER
+    own = (m.owner == side) & land
+    dist = fields.distance((m.owner != side) & land, cap=sum(m.shape))
     if zone == "front":
         pick = own
     elif zone == "reserve":
@@ -160,11 +176,13 @@ def compile_world(loaded: Loaded) -> World:
         for key, value in zip(slots, values, strict=True):
             slots[key].append(value)
 
-    def listed(cells, side_index: int, path: tuple) -> list[int]:
-        """Flat indices of listed [row, col] cells, each held by the side at the start."""
+    def listed(cells, side_index: int, path: tuple, held: bool = True) -> list[int]:
+        """Flat indices of listed [row, col] cells: land, and held by the side at the start."""
         flat = [c[0] * w + c[1] for c in cells]
         for j, c in enumerate(flat):
-            if m.owner.ravel()[c] != side_index:
+            if m.terrain.ravel()[c] == WATER:
+                raise FieldError((*path, "cells", j), "cell is water")
+            if held and m.owner.ravel()[c] != side_index:
                 raise FieldError(
                     (*path, "cells", j), f"cell is not held by the {SIDES[side_index]}"
                 )
@@ -209,6 +227,15 @@ def compile_world(loaded: Loaded) -> World:
                 share = rf.men // n + (k < rf.men % n)  # whole men, the first units one more
                 add(side_index, rf.kind, name, share, entry[k % len(entry)], day, own)
 
+    depots: list[tuple[int, int, int, int]] = []  # side, cell, first day, last day
+    for side_index, side_name in enumerate(SIDES):
+        for i, source in enumerate(getattr(s.sides, side_name).supply_sources):
+            path = ("sides", side_name, "supply_sources", i)
+            first = (source.from_ - s.start).days if source.from_ else 0
+            last = (source.until - s.start).days if source.until else s.days - 1
+            for c in listed(source.cells, side_index, path, held=False):
+                depots.append((side_index, c, first, last))
+
     side = np.array(slots["side"], np.int8)
     kind = np.array(slots["kind"], np.int16)
 
@@ -226,6 +253,7 @@ def compile_world(loaded: Loaded) -> World:
         )
 
     edge = fields.edge(m.shape)
+    land = m.terrain != WATER
     places = [(p.name, p.cell, p.value) for p in s.places] + [
         gp for gp in m.places if gp[0] not in {p.name for p in s.places}
     ]
@@ -242,10 +270,12 @@ def compile_world(loaded: Loaded) -> World:
         owner=m.owner,
         homeland=m.homeland,
         road=m.road,
-        source=np.stack([edge & (m.homeland == i) for i in (0, 1)]),
+        land=land,
+        source=np.stack([edge & (m.homeland == i) & land for i in (0, 1)]),
+        depots=np.array(depots, np.int64).reshape(-1, 4),
         objective=np.stack(
             [
-                (m.homeland == i) | (getattr(s.sides, n).advance == "anywhere")
+                ((m.homeland == i) | (getattr(s.sides, n).advance == "anywhere")) & land
                 for i, n in enumerate(SIDES)
             ]
         ),
@@ -263,7 +293,7 @@ def compile_world(loaded: Loaded) -> World:
         entry_count=np.array(slots["count"], np.int64),
         entry_offset=np.array(slots["offset"], np.int64),
         entries=np.array(entries, np.int64),
-        edge_cells=np.flatnonzero(edge),
+        edge_cells=np.flatnonzero(edge & land),
         firepower=coefficient("firepower"),
         attack=coefficient("attack"),
         defence=coefficient("defence"),

@@ -519,6 +519,9 @@ def _check_references(s: Scenario, shape: tuple[int, int], src: Source) -> None:
                 raise src.error((*path, "kind"), f"unknown kind {shown(g.kind)}; known: {known}")
             for j, c in enumerate(g.cells or []):
                 check((*path, "cells", j), c)
+        for i, source in enumerate(spec.supply_sources):
+            for j, c in enumerate(source.cells):
+                check(("sides", side, "supply_sources", i, "cells", j), c)
 
 
 def _groups(s: Scenario, side: str) -> list[tuple[FieldPath, Any]]:

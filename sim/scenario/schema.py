@@ -24,7 +24,8 @@ from pydantic import (
 
 MAX_CELLS = 40_000  # 200 × 200: beyond this a battalion-scale grid is a typo, not a scenario
 MAX_SLOTS = 100_000  # unit slots, reinforcements included: 2.5 × the largest map's cells
-TERRAINS = ("open", "forest", "urban", "marsh")
+TERRAINS = ("open", "forest", "urban", "marsh", "water")
+Terrain = Literal["open", "forest", "urban", "marsh", "water"]
 SIDES = ("attacker", "defender")
 SCHEDULE_RANGES = {
     "tempo": (0.0, 1.0),
@@ -96,10 +97,13 @@ class Layers(Strict):
     roads: LayerText | None = Field(
         None, description="Road overlay: '#' road, any other char none."
     )
-    legend: dict[str, Literal["open", "forest", "urban", "marsh"]] = Field(
-        default_factory=lambda: {".": "open", "f": "forest", "u": "urban", "~": "marsh"},
-        description="Terrain legend: one character → open | forest | urban | marsh.",
-    )
+    legend: dict[str, Terrain] = Field(
+        default_factory=lambda: {
+            ".": "open", "f": "forest", "u": "urban", "~": "marsh", "w": "water"
+        },
+        description="Terrain legend: one character → open | forest | urban | marsh | water "
+        "(water — sea, lake — is impassable: no unit enters it, no supply crosses it).",
+    )  # fmt: skip
 
 
 class Generated(Strict):
@@ -222,6 +226,27 @@ class Reinforcement(Strict):
         return -(-self.men // int(self.unit_strength)) if self.unit_strength >= 1 else self.men
 
 
+class SupplySource(Strict):
+    """Cells a side draws supply from besides its own homeland on the map edge — a port, a
+    beach, a depot — while it holds them, from `from` until `until` (both optional)."""
+
+    cells: list[Cell] = Field(min_length=1, description="[row, col] of each source cell.")
+    from_: dt.date | None = Field(
+        None, alias="from", description="First day the source works (date; default: start)."
+    )
+    until: dt.date | None = Field(
+        None, description="Last day the source works (date; default: the end)."
+    )
+
+    model_config = ConfigDict(populate_by_name=True)  # merged with Strict's
+
+    @model_validator(mode="after")
+    def _order(self) -> SupplySource:
+        if self.from_ and self.until and self.until < self.from_:
+            raise ValueError("until comes before from")
+        return self
+
+
 class Side(Strict):
     name: str = Field(min_length=1, max_length=64, description="Display name, e.g. Russia.")
     tempo: Schedule = Field(
@@ -243,6 +268,11 @@ class Side(Strict):
         "anywhere",
         description="Where it may assault and advance: anywhere, or only into its own homeland "
         "(retaking ground, not invading).",
+    )
+    supply_sources: list[SupplySource] = Field(
+        default_factory=list,
+        description="Supply sources besides own homeland on the map edge: ports, beaches, "
+        "depots, with the dates they work.",
     )
     kinds: dict[str, Kind] = Field(description="Unit kinds of this side by name.")
     units: list[UnitGroup] = Field(default_factory=list, description="Units at the start.")
@@ -266,7 +296,7 @@ class Sides(Strict):
 class Rules(Strict):
     """Coefficients of the rulebook shared by all units (see docs/model.md for the why)."""
 
-    terrain_defence: dict[Literal["open", "forest", "urban", "marsh"], float] = Field(
+    terrain_defence: dict[Terrain, float] = Field(
         default_factory=lambda: {"open": 1.0, "forest": 1.5, "urban": 2.0, "marsh": 1.3},
         description="Defence multiplier of the cell a unit holds (0.1–10).",
     )
