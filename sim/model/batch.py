@@ -183,14 +183,14 @@ class Batch:
             [r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio,
              r.retreat_shock, w.breakout]
         )  # fmt: skip
-        loss, engaged, self.assaulted, lost, broke = kernels.assault(
+        loss, self.engaged, self.assaulted, lost, broke = kernels.assault(
             self.owner, self.pos, self.present, self.cohesion, self.strength * eff * w.defence,
             w.firepower * self.strength * eff, w.attack * self.strength * eff, self.fed, w.side,
             self.objective, self.nbr, self.window, self.cover,
             rules.warning(r.warning_bonus, w.intelligence[:, self.day]), w.tempo[:, self.day],
             w.seed, self.reps, self.day, w.deterministic, coefficients, self.h, self.wd,
         )  # fmt: skip
-        self.lose(loss, engaged, rng.ASSAULT_LOSS)
+        self.lose(loss, self.engaged, rng.ASSAULT_LOSS)
         self.lose(self.strength * r.overrun_loss, broke, rng.BREAKOUT_LOSS)
         self.remove(lost)
 
@@ -206,8 +206,8 @@ class Batch:
         r = self.w.rules
         present = self.present
         kernels.recovery(
-            self.cohesion, self.strength, self.lost, self.assaulted, self.supply_level, present,
-            r.shock, r.assault_fatigue, r.recovery,
+            self.cohesion, self.strength, self.lost, self.assaulted, self.engaged,
+            self.supply_level, present, r.shock, r.assault_fatigue, r.recovery,
         )  # fmt: skip
         self.remove(present & (self.strength < r.min_strength))
 

@@ -654,7 +654,7 @@ _cohesion_step = njit(cache=True, inline="always")(rules.cohesion_step)
 
 
 @njit(cache=True)
-def recovery(cohesion, strength, lost, assaulted, level, present, shock, fatigue, rate):
+def recovery(cohesion, strength, lost, assaulted, engaged, level, present, shock, fatigue, rate):
     """7. Each present unit's cohesion after today's losses and assaults (rules.cohesion_step),
     in place."""
     n_rep, n_slot = cohesion.shape
@@ -664,7 +664,7 @@ def recovery(cohesion, strength, lost, assaulted, level, present, shock, fatigue
                 before = strength[r, u] + lost[r, u]
                 share = lost[r, u] / before if before > 0 else 0.0
                 hit = 1.0 if assaulted[r, u] else 0.0
-                quiet = 1.0 if lost[r, u] == 0 and not assaulted[r, u] else 0.0
+                quiet = 0.0 if assaulted[r, u] or engaged[r, u] else 1.0
                 cohesion[r, u] = _cohesion_step(
                     cohesion[r, u], share, hit, quiet, level[r, u], shock, fatigue, rate
                 )

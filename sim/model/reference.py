@@ -56,6 +56,7 @@ class Day:
     fed: np.ndarray | None = None  # (2, H, W) supply reach of each side
     lost: dict[int, float] = field(default_factory=dict)  # men lost today by slot
     assaulted: set[int] = field(default_factory=set)
+    engaged: set[int] = field(default_factory=set)  # in an assault's fire, either way
     events: list[tuple[int, str, int]] = field(default_factory=list)
 
 
@@ -369,6 +370,7 @@ class SalientModel(mesa.Model):
         defence = self._defence(warn)
         target = self._targets(defence)
         loss = self._fire_along_assaults(target, occ, warn)
+        self.today.engaged = set(loss)
         captured = self._captures(target, defence)
         for slot in sorted(loss):
             self._lose(self.units[slot], loss[slot], rng.ASSAULT_LOSS)
@@ -587,7 +589,7 @@ class SalientModel(mesa.Model):
             before = u.strength + lost
             lost_share = lost / before if before > 0 else 0.0
             assaulted = 1.0 if u.slot in self.today.assaulted else 0.0
-            quiet = 1.0 if (lost == 0 and not assaulted) else 0.0
+            quiet = 0.0 if (assaulted or u.slot in self.today.engaged) else 1.0
             step = rules.cohesion_step(
                 u.cohesion, lost_share, assaulted, quiet, u.supply, r.shock, r.assault_fatigue,
                 r.recovery,

@@ -72,9 +72,9 @@ def supply_step(supply, target, recovery: float, decay: float):
 
 def cohesion_step(cohesion, lost_share, assaulted, quiet, supply, shock, fatigue, recovery):
     """Cohesion falls with the share of men lost today and with each assault (high tempo
-    wears units out) and recovers on quiet days (no assault, no losses) in proportion to
-    supply: a unit holding a calm stretch of front rests too. (The rules' `shock`,
-    `assault_fatigue` and `recovery`.)"""
+    wears units out) and recovers on quiet days — no assault made or suffered — in proportion
+    to supply: a unit under only the daily positional fire of a stable front rests (its
+    losses still cost it cohesion). (The rules' `shock`, `assault_fatigue` and `recovery`.)"""
     c = cohesion - shock * lost_share - fatigue * assaulted
     c = c + recovery * supply * quiet
     return np.minimum(np.maximum(c, 0.0), 1.0)
