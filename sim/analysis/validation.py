@@ -242,3 +242,17 @@ def kursk(runs: int = 200) -> KurskCheck:
         runs, float(np.sqrt(np.mean(errors**2))), float(errors.mean()), len(window),
         on("2025-03-06"), on("2025-04-26"), sudzha_day, losses, table,
     )  # fmt: skip
+
+
+def culmination(tempos=(0.1, 0.2, 0.3, 0.45, 0.6, 0.8), runs: int = 200) -> pd.DataFrame:
+    """Mean territory on the classroom scenario's last day by attacker tempo, with the rules'
+    fatigue per assault and without it: the culminating point of section 8.4 of docs/model.md."""
+    rows = []
+    path = ROOT / "scenarios" / "classroom_small.yaml"
+    for tempo in tempos:
+        row = {"tempo": tempo}
+        for label, extra in (("km²", []), ("km², no fatigue", ["rules.assault_fatigue=0"])):
+            w = compile_checked(load(path, [f"sides.attacker.tempo={tempo}", *extra]))
+            row[label] = float(batch.run(w, list(range(runs))).series["territory"][:, -1].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)

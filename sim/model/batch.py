@@ -162,7 +162,9 @@ class Batch:
         w = self.w
         steps = w.rules.fire_substeps
         f = self.firers
-        intensity = w.fire_intensity[w.side, self.day]
+        intensity = rules.contact_intensity(
+            w.fire_intensity[0, self.day], w.fire_intensity[1, self.day]
+        )
         for step in range(steps):
             eff = rules.effectiveness(self.cohesion, self.supply_level)
             direct = rules.contact_fire(intensity, w.firepower, self.strength, eff) / steps

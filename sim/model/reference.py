@@ -303,8 +303,8 @@ class SalientModel(mesa.Model):
             getattr(self.grid, name).data[:] = fed[side]
 
     def fires(self) -> None:
-        """4. Every unit fires at the enemy units next to it (positional fire: its side's
-        fire intensity of its firepower, shared equally among them); artillery and drones
+        """4. Every unit fires at the enemy units next to it (positional fire: the day's
+        contact intensity of its firepower, shared equally among them); artillery and drones
         share their output equally among the detected enemy units in range. Terrain cover
         divides what each target suffers; the day's fire comes in `fire_substeps` steps."""
         w = self.world
@@ -313,7 +313,9 @@ class SalientModel(mesa.Model):
             loss: dict[int, float] = {}
             occ = self.occupied()
             for u in self.present():  # positional fire
-                intensity = float(w.fire_intensity[u.side, self.day])
+                intensity = rules.contact_intensity(
+                    float(w.fire_intensity[0, self.day]), float(w.fire_intensity[1, self.day])
+                )
                 out = rules.contact_fire(intensity, float(w.firepower[u.slot]), u.strength, u.eff)
                 out = out / steps
                 if out <= 0:

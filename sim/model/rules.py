@@ -32,9 +32,16 @@ def warning(bonus: float, intelligence):
     return 1.0 + bonus * intelligence
 
 
+def contact_intensity(attacker, defender):
+    """How hard the two sides fight where they touch, as a share of a day's full fire: as hard
+    as the side pressing harder makes it (each side's `fire_intensity`), since the side pressed
+    fires back — raids and shelling duels take two."""
+    return max(attacker, defender)
+
+
 def contact_fire(intensity, firepower, strength, eff):
     """Positional fire a unit delivers in a day at the enemy units next to it: the share
-    `intensity` (its side's schedule) of its full firepower, which an assault spends whole."""
+    `intensity` (contact_intensity) of its full firepower, which an assault spends whole."""
     return intensity * firepower * strength * eff
 
 

@@ -261,8 +261,9 @@ class Side(Strict):
     replacements: Schedule = Field(0.0, description="Replacements sent to the line (men/day).")
     fire_intensity: Schedule = Field(
         0.2,
-        description="Positional fire: share of its full firepower a unit spends each day on the "
-        "enemy units next to it (0–1; an assault spends it all).",
+        description="How hard this side presses the positional fighting: share of a day's full "
+        "firepower spent on the enemy units in contact (0–1; the contact is as intense as the "
+        "side pressing harder makes it; an assault spends it all).",
     )
     advance: Literal["anywhere", "homeland"] = Field(
         "anywhere",
