@@ -315,6 +315,7 @@ class ClassroomModel(SalientModel):
 # ---- figures -----------------------------------------------------------------------------------
 
 _TINT = {"open": 0.3, "forest": 0.55, "urban": 0.8, "marsh": 0.42}
+WATER = "#c9d6df"  # the sea and lakes: impassable, nobody's colour
 MAP_HEIGHT, CURVE_HEIGHT = 460, 420  # px; the width is the card's
 
 
@@ -327,8 +328,13 @@ def sendable(fig: go.Figure) -> go.Figure:
 
 
 def _owner_scale() -> list[list]:
-    """Colours of owner × terrain codes 0…7 (attacker then defender; terrain deepens the tint)."""
-    codes = [rgba(hue, _TINT[t]) for hue in (ATTACKER, DEFENDER) for t in TERRAINS]
+    """Colours of owner × terrain codes (attacker then defender; terrain deepens the tint;
+    water is the sea's grey-blue whoever owns it)."""
+    codes = [
+        WATER if t == "water" else rgba(hue, _TINT[t])
+        for hue in (ATTACKER, DEFENDER)
+        for t in TERRAINS
+    ]
     n = len(codes) - 1
     return [[i / n, c] for i, c in enumerate(codes)]
 

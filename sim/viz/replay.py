@@ -205,10 +205,15 @@ def _controls(days: list) -> dict:
     }
 
 
+def held_by(world: World, s: dict) -> np.ndarray:
+    """Who holds each land cell on a traced day (0 or 1); water is blank (NaN)."""
+    return np.where(world.land, s["owner"][0], np.nan)
+
+
 def _add_map(fig: go.Figure, world: World, scenario: Scenario, s: dict) -> None:
     """Day one's map on the left: who holds each cell, each side's units, border, places."""
     owner = go.Heatmap(
-        z=s["owner"][0].astype(int),
+        z=held_by(world, s),
         zmin=0,
         zmax=1,
         colorscale=[[0, rgba(ATTACKER, 0.35)], [1, rgba(DEFENDER, 0.35)]],
@@ -265,7 +270,7 @@ def _frames(
             go.Frame(
                 name=str(d),
                 data=[
-                    go.Heatmap(z=s["owner"][0].astype(int)),
+                    go.Heatmap(z=held_by(world, s)),
                     *units,
                     go.Scatter(x=[dates[d]], y=[territory[d]]),
                 ],
