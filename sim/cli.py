@@ -105,7 +105,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(path_type=Path))  # the loader names a folder
 @overrides
 @bad_input_exits
 def validate(scenario: Path, sets: tuple[str, ...]) -> None:
@@ -134,7 +134,7 @@ def schema() -> None:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(path_type=Path))  # the loader names a folder
 @click.option("--replicates", type=click.IntRange(1, 1_000_000), help="Runs (per design point).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (overrides file).")
 @click.option(
@@ -395,7 +395,7 @@ def compare(sources: tuple[str, ...], output: Path) -> None:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path(path_type=Path))  # the loader names a folder
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (overrides file).")
 @click.option(
     "--replicate",
@@ -440,7 +440,7 @@ def replay(
 
 
 @main.command()
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),

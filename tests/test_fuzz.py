@@ -138,10 +138,5 @@ def test_mutated_scenarios_are_run_or_refused_in_one_line(tmp_path, no_pilot):
     assert not found, found
 
 
-@pytest.mark.xfail(
-    reason="sim/cli.py: click.Path(dir_okay=False) refuses a folder with click's usage error "
-    "(4 lines) before the loader can say 'is a folder, not a file'",
-    strict=True,
-)
 def test_a_folder_given_as_the_scenario_is_one_line(tmp_path, no_pilot):
     checked(Case("", {"case.yaml": FOLDER}), tmp_path)
