@@ -172,7 +172,7 @@ class Batch:
                 w.fires[f], self.strength[:, f], eff[:, f], w.intelligence[w.side[f], self.day]
             ) / steps  # fmt: skip
             loss, hit = kernels.fires(
-                self.pos, self.present, self.strength, self.detected, w.side, f,
+                self.owner, self.pos, self.present, self.strength, self.detected, w.side, f,
                 w.fires_range[f], indirect, w.area_fire[f], direct, self.nbr, self.cover,
                 w.rules.area_density, self.wd,
             )  # fmt: skip

@@ -265,8 +265,8 @@ def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, reco
 
 @njit(cache=True)
 def fires(
-    pos, present, strength, detected, side, firers, fire_range, indirect, area, direct, nbr, cover,
-    density, w,
+    owner, pos, present, strength, detected, side, firers, fire_range, indirect, area, direct,
+    nbr, cover, density, w,
 ):  # fmt: skip
     """4. Expected losses of each unit today (R, U), and who is hit: positional fire — each
     unit's `direct` output shared equally among the enemy units next to it, added in slot
@@ -287,14 +287,18 @@ def fires(
         for u in range(n_slot):
             if present[r, u]:
                 occ[pos[r, u]] = u
+        own = owner[r]
         for u in range(n_slot):  # positional fire
             if not present[r, u] or direct[r, u] <= 0:
                 continue
-            n = 0
+            s, here, n = side[u], pos[r, u], 0
             for j in range(8):
-                c = nbr[pos[r, u], j]
-                if c >= 0 and occ[c] >= 0 and side[occ[c]] != side[u] and strength[r, occ[c]] > 0:
-                    near[n] = occ[c]
+                c = nbr[here, j]
+                if c < 0 or own[c] == s:  # enemy units stand on enemy ground only
+                    continue
+                v = occ[c]
+                if v >= 0 and strength[r, v] > 0:
+                    near[n] = v
                     n += 1
             for i in range(n):
                 loss[r, near[i]] += direct[r, u] / n
@@ -571,6 +575,8 @@ def movement(
     every_row = np.arange(h)
     wish_slot = np.empty(n_slot, np.int64)
     wish_cell = np.empty(n_slot, np.int64)
+    idle = np.zeros(n_slot, np.bool_)  # wished for nothing at its last look this day
+    moved_at = np.full(cells, -1, np.int64)  # the sub-step whose moves last changed the cell
     top = 0
     for u in range(n_slot):
         top = max(top, speed[u])
@@ -592,6 +598,7 @@ def movement(
         seen[r] = own
         knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
         for u in range(n_slot):
+            idle[u] = False
             if present[r, u]:
                 occ[pos[r, u]] = u
         for k in range(1, top + 1):
@@ -600,6 +607,16 @@ def movement(
                 if not present[r, u] or speed[u] < k:
                     continue
                 s, here = side[u], pos[r, u]
+                if idle[u]:  # nothing it weighs has changed since: it would wish for nothing
+                    still = True
+                    for j in range(8):
+                        n = nbr[here, j]
+                        if n >= 0 and moved_at[n] == stamp:
+                            still = False
+                            break
+                    if still:
+                        continue
+                idle[u] = True
                 worn = cohesion[r, u] < worn_below
                 free = 0  # bit j: neighbour j is held by the unit's side and empty
                 contact = False
@@ -634,6 +651,7 @@ def movement(
                             if there == (d + 1 if worn else d - 1):
                                 break  # a neighbour's distance is within 1 of here's
                 if best >= 0:
+                    idle[u] = False
                     wish_slot[wishes], wish_cell[wishes] = u, best
                     wishes += 1
             stamp += 1
@@ -643,6 +661,7 @@ def movement(
                     claim[c] = stamp
                     u = wish_slot[i]
                     occ[pos[r, u]] = -1
+                    moved_at[pos[r, u]] = moved_at[c] = stamp
                     occ[c] = u
                     pos[r, u] = c
         for u in range(n_slot):

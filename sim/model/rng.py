@@ -127,6 +127,8 @@ def binomial(seed, replicate, day, phase, index, n, p, deterministic) -> float:
     The one sampler of both engines (the reference engine calls it too)."""
     if deterministic:
         return n * p
+    if n < 0.5 or p <= 0.0:  # nothing to draw: no counter spent
+        return 0.0
     return binomial_quantile(draw(seed, replicate, day, phase, index, False), n, p)
 
 
