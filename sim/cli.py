@@ -201,6 +201,8 @@ def run(
         loaded = load(scenario, [*sets, *extra])
     overrides = (*sets, *[f"seed={seed}"] * (seed is not None))  # what makes another run
     study = execute.plan(loaded, Label(loaded.scenario.name, overrides, label or ""))
+    if chunk is not None:
+        _check_task_memory(study, chunk, workers or execute.default_workers())
     if dry_run:
         _print_plan(study, engine, workers or execute.default_workers(), scheduler)
         return
@@ -222,6 +224,22 @@ def run(
             err=True,
         )
     _finish(outcome.store, study)
+
+
+def _check_task_memory(study, chunk: int, workers: int) -> None:
+    """Refuse a --chunk whose tasks, `workers` at once, would not fit in memory (the loader
+    checks the default task size)."""
+    from sim.scenario.load import ScenarioError, available_memory, task_bytes
+
+    world = study.world(0)
+    need = task_bytes(world.n_units, world.shape[0] * world.shape[1], world.days, chunk)
+    have = available_memory()
+    if have is not None and need * workers > have:
+        raise ScenarioError(
+            f"--chunk {chunk}", None, "",
+            f"{workers} task(s) of {chunk:,} replicates need about {need * workers / 1e9:,.1f} "
+            f"GB; {have / 1e9:,.1f} GB of memory is available: give a smaller --chunk",
+        )  # fmt: skip
 
 
 def _duration(seconds: float) -> str:

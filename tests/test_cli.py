@@ -487,3 +487,12 @@ def test_run_and_report_say_how_many_reinforcement_units_never_entered(tmp_path)
     assert "Reinforcement units that never entered  6 in 100% of runs" in result.output
     (folder,) = (tmp_path / "out").iterdir()
     assert "6 in 100% of runs (no free entry cell)" in (folder / "report.html").read_text()
+
+
+def test_a_chunk_too_large_for_memory_is_refused_before_running(tmp_path, monkeypatch):
+    from sim.scenario import load as loader
+
+    monkeypatch.setattr(loader, "available_memory", lambda: 10**9)  # 1 GB
+    result = sim("run", str(CLASSROOM), "--chunk", "100000", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "--chunk 100000:" in result.output
+    assert "give a smaller --chunk" in result.output and not list(tmp_path.iterdir())

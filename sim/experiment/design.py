@@ -322,11 +322,18 @@ def describe_point(design: Design, point: int) -> str:
     return f"point {point}: " + ", ".join(f"{k}={v}" for k, v in design.values(point).items())
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def describe(design: Design, limit: int = 20) -> str:
     """The design as text: kind, counts and the first points."""
-    head = f"{design.kind} design: {design.points:,} points × {design.replicates:,} replicates"
     if not design.axes:
-        return head
+        return f"one scenario × {_count(design.replicates, 'replicate')}"
+    head = (
+        f"{design.kind} design: {_count(design.points, 'point')} × "
+        f"{_count(design.replicates, 'replicate')}"
+    )
     shown = design.table.head(limit).to_string(index=False)
     more = f"\n… {design.points - limit:,} more points" if design.points > limit else ""
     return f"{head}\n{shown}{more}"

@@ -403,17 +403,38 @@ class Estimate:
     bytes: int
 
 
+PILOT_S = 2.0  # how long the estimate's pilot may run before it extrapolates
+
+
+class _Enough(Exception):
+    """The pilot has run long enough to time a day."""
+
+
 def estimate(study: Study, engine: str, slots: int) -> Estimate:
-    """Time and disk of a study from a pilot of point 0 (a few replicates, all days). Rough:
-    the batch engine is faster per replicate in the larger blocks of a real run."""
+    """Time and disk of a study from a pilot of point 0: a few replicates, for at most
+    PILOT_S seconds, timed per replicate-day. Rough: the batch engine is faster per replicate
+    in the larger blocks of a real run."""
+    world = study.world(0)
     pilot = list(range(min(study.design.replicates, 20 if engine == "batch" else 2)))
+    days = 0
     start = time.perf_counter()
-    result = simulate(study.world(0), engine, pilot)
-    seconds = (time.perf_counter() - start) / len(pilot)
+
+    def tick() -> None:
+        nonlocal days
+        days += 1
+        if time.perf_counter() - start > PILOT_S:
+            raise _Enough
+
+    with contextlib.suppress(_Enough):
+        simulate(world, engine, pilot, tick)
+    per_replicate_day = (time.perf_counter() - start) / (len(pilot) * max(days, 1))
+    sampled = min(world.days, 20)  # parts of a few days, to weigh a replicate-day on disk
+    sample = simulate(replace(world, days=sampled), engine, pilot)
     size = 0
-    for frame in ResultsDir.frames(0, result, study.dates):
+    for frame in ResultsDir.frames(0, sample, study.dates[:sampled]):
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
         size += buffer.tell()
     runs = study.design.runs
-    return Estimate(runs * seconds / slots, runs * size // len(pilot))
+    on_disk = runs * world.days * size / (len(pilot) * sampled)
+    return Estimate(runs * world.days * per_replicate_day / slots, int(on_disk))

@@ -213,6 +213,8 @@ def compile_world(loaded: Loaded) -> World:
         spec = getattr(s.sides, side_name)
         for name, rf in spec.reinforcements.items():
             path = ("sides", side_name, "reinforcements", name)
+            if rf.n == 0:  # men: 0, it does not come: where it would enter does not matter
+                continue
             if rf.cells is not None:
                 entry = listed(rf.cells, side_index, path)
             else:
