@@ -596,6 +596,10 @@ def movement(
                     f, own, objective, land, changed[:n_changed], w, cap, mask, ground[f, r]
                 )
         seen[r] = own
+        goal = np.zeros(2, np.bool_)  # whether each side has any ground left to take
+        for c in range(cells):
+            if objective[1 - own[c], c]:
+                goal[1 - own[c]] = True
         knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
         for u in range(n_slot):
             idle[u] = False
@@ -635,6 +639,8 @@ def movement(
                     found = _threat(own, pos[r], present[r], detected[r], side, nbr, h, w, mask,
                                     threat)  # fmt: skip
                     knows = 1 if found else 2
+                if f < 2 and not goal[s] and not (f == DEFENDER and knows == 1):
+                    continue  # nothing left to take: no step brings it nearer
                 if not (f == DEFENDER and knows == 1) and not built[f, r]:
                     _ground_rows(f, own, objective, land, every_row, w, cap, mask, ground[f, r])
                     built[f, r] = True
