@@ -284,10 +284,10 @@ def default_workers() -> int:
 
 
 # Seconds to start local workers that import the engine and load its compiled code, measured
-# on the 2-core development machine (benchmarks/README.md): below about twice this much work,
-# one process finishes first.
-POOL_START_S = 5.0
-COMPILE_S = 15  # the engines' one-off compile on that machine (benchmarks/README.md)
+# by benchmarks/bench_workers.py on the 2-core development machine (2.2 s; benchmarks/README.md):
+# below about twice this much work left, one process finishes first.
+POOL_START_S = 2.5
+COMPILE_S = 20  # the engines' one-off compile on that machine (21 s, the same script)
 
 
 @dataclass(frozen=True)
