@@ -158,25 +158,19 @@ class Batch:
 
     def fires(self) -> None:
         """Positional fire between units in contact and indirect fire on detected targets,
-        in `fire_substeps` steps, each drawn on its own counters."""
+        in `fire_substeps` steps, each drawn on its own counters (kernels.fires)."""
         w = self.w
-        steps = w.rules.fire_substeps
         f = self.firers
         intensity = rules.contact_intensity(
             w.fire_intensity[0, self.day], w.fire_intensity[1, self.day]
         )
-        for step in range(steps):
-            eff = rules.effectiveness(self.cohesion, self.supply_level)
-            direct = rules.contact_fire(intensity, w.firepower, self.strength, eff) / steps
-            indirect = rules.fires_output(
-                w.fires[f], self.strength[:, f], eff[:, f], w.intelligence[w.side[f], self.day]
-            ) / steps  # fmt: skip
-            loss, hit = kernels.fires(
-                self.owner, self.pos, self.present, self.strength, self.detected, w.side, f,
-                w.fires_range[f], indirect, w.area_fire[f], direct, self.nbr, self.cover,
-                w.rules.area_density, self.wd,
-            )  # fmt: skip
-            self.lose(loss, hit, rng.FIRE_LOSS, step * w.n_units)
+        kernels.fires(
+            self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
+            self.detected, w.side, w.firepower, w.fires, f, w.fires_range[f], w.area_fire[f],
+            float(intensity), w.intelligence[:, self.day], w.rules.fire_substeps, self.nbr,
+            self.cover, w.rules.area_density, self.wd, self.lost, self.losses, w.seed,
+            self.reps, self.day, w.deterministic,
+        )  # fmt: skip
 
     def assault(self) -> None:
         w, r = self.w, self.w.rules

@@ -263,21 +263,28 @@ def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, reco
     return pocket
 
 
+_effectiveness = njit(cache=True, inline="always")(rules.effectiveness)
+_contact_fire = njit(cache=True, inline="always")(rules.contact_fire)
+_fires_output = njit(cache=True, inline="always")(rules.fires_output)
+
+
 @njit(cache=True)
 def fires(
-    owner, pos, present, strength, detected, side, firers, fire_range, indirect, area, direct,
-    nbr, cover, density, w,
+    owner, pos, present, strength, cohesion, supply, detected, side, firepower, fires_, firers,
+    fire_range, area, intensity, intelligence, steps, nbr, cover, density, w, lost, losses, seed,
+    reps, day, deterministic,
 ):  # fmt: skip
-    """4. Expected losses of each unit today (R, U), and who is hit: positional fire — each
-    unit's `direct` output shared equally among the enemy units next to it, added in slot
-    order of the firing units — plus indirect fire — each firer's `indirect` output (R, F)
-    shared equally among the detected enemy units within its range, or, for an `area` firer,
-    falling on each of them in proportion to its men (strength / `density`), added firer by
-    firer in slot order — the sum divided by the cover of the target's cell. Units without
-    men left draw no fire."""
+    """4. A day's fire, in `steps` sub-steps, for every replicate, in place. Each sub-step:
+    positional fire — every unit's contact_fire at `intensity` shared equally among the enemy
+    units next to it, added in slot order of the firing units — plus indirect fire — each
+    firer's fires_output shared equally among the detected enemy units within its range, or,
+    for an `area` firer, falling on each in proportion to its men (strength / `density`), added
+    firer by firer in slot order; each unit's sum divided by its cell's cover is its expected
+    loss, drawn in whole men (rng.casualties, stream FIRE_LOSS, index sub-step × slots + slot)
+    and applied together. Units without men left draw no fire."""
     n_rep, n_slot = pos.shape
-    loss = np.zeros((n_rep, n_slot))
-    hit = np.zeros((n_rep, n_slot), np.bool_)
+    loss = np.zeros(n_slot)
+    hit = np.zeros(n_slot, np.bool_)
     occ = np.full(len(cover), -1, np.int64)
     near = np.empty(8, np.int64)
     seen = np.empty(n_slot, np.int64)  # the detected units of a replicate, in slot order
@@ -288,57 +295,74 @@ def fires(
             if present[r, u]:
                 occ[pos[r, u]] = u
         own = owner[r]
-        for u in range(n_slot):  # positional fire
-            if not present[r, u] or direct[r, u] <= 0:
-                continue
-            s, here, n = side[u], pos[r, u], 0
-            for j in range(8):
-                c = nbr[here, j]
-                if c < 0 or own[c] == s:  # enemy units stand on enemy ground only
+        for step in range(steps):
+            for u in range(n_slot):  # positional fire
+                if not present[r, u]:
                     continue
-                v = occ[c]
-                if v >= 0 and strength[r, v] > 0:
-                    near[n] = v
-                    n += 1
-            for i in range(n):
-                loss[r, near[i]] += direct[r, u] / n
-                hit[r, near[i]] = True
-        n_seen = 0
-        for u in range(n_slot):
-            if present[r, u] and detected[r, u] and strength[r, u] > 0:
-                seen[n_seen] = u
-                row[n_seen], col[n_seen] = divmod(pos[r, u], w)
-                n_seen += 1
-        for k in range(len(firers)):  # indirect fire
-            f = firers[k]
-            if not present[r, f]:
-                continue
-            fi, fj = divmod(pos[r, f], w)
-            n = 0
-            for pass_ in range(2):  # count the targets, then share the output among them
-                for i in range(n_seen):
-                    u = seen[i]
-                    if (
-                        side[u] == side[f]
-                        or max(abs(row[i] - fi), abs(col[i] - fj)) > fire_range[k]
-                    ):
+                eff = _effectiveness(cohesion[r, u], supply[r, u])
+                out = _contact_fire(intensity, firepower[u], strength[r, u], eff) / steps
+                if out <= 0:
+                    continue
+                s, here, n = side[u], pos[r, u], 0
+                for j in range(8):
+                    c = nbr[here, j]
+                    if c < 0 or own[c] == s:  # enemy units stand on enemy ground only
                         continue
-                    if pass_ == 0:
+                    v = occ[c]
+                    if v >= 0 and strength[r, v] > 0:
+                        near[n] = v
                         n += 1
-                    elif area[k]:
-                        loss[r, u] += indirect[r, k] * (strength[r, u] / density)
-                        hit[r, u] = True
-                    else:
-                        loss[r, u] += indirect[r, k] / n
-                        hit[r, u] = True
-                if n == 0:
-                    break
+                for i in range(n):
+                    loss[near[i]] += out / n
+                    hit[near[i]] = True
+            n_seen = 0
+            for u in range(n_slot):
+                if present[r, u] and detected[r, u] and strength[r, u] > 0:
+                    seen[n_seen] = u
+                    row[n_seen], col[n_seen] = divmod(pos[r, u], w)
+                    n_seen += 1
+            for k in range(len(firers)):  # indirect fire
+                f = firers[k]
+                if not present[r, f]:
+                    continue
+                eff = _effectiveness(cohesion[r, f], supply[r, f])
+                out = _fires_output(fires_[f], strength[r, f], eff, intelligence[side[f]]) / steps
+                fi, fj = divmod(pos[r, f], w)
+                n = 0
+                for pass_ in range(2):  # count the targets, then share the output among them
+                    for i in range(n_seen):
+                        u = seen[i]
+                        if (
+                            side[u] == side[f]
+                            or max(abs(row[i] - fi), abs(col[i] - fj)) > fire_range[k]
+                        ):
+                            continue
+                        if pass_ == 0:
+                            n += 1
+                        elif area[k]:
+                            loss[u] += out * (strength[r, u] / density)
+                            hit[u] = True
+                        else:
+                            loss[u] += out / n
+                            hit[u] = True
+                    if n == 0:
+                        break
+            total = np.zeros(2)
+            for u in range(n_slot):
+                if hit[u]:
+                    m = rng.casualties(
+                        seed, reps[r], day, rng.FIRE_LOSS, step * n_slot + u, strength[r, u],
+                        loss[u] / cover[pos[r, u]], deterministic,
+                    )  # fmt: skip
+                    strength[r, u] -= m
+                    lost[r, u] += m
+                    total[side[u]] += m
+                    loss[u], hit[u] = 0.0, False
+            losses[r, 0] += total[0]
+            losses[r, 1] += total[1]
         for u in range(n_slot):
-            if hit[r, u]:
-                loss[r, u] = loss[r, u] / cover[pos[r, u]]
             if present[r, u]:
                 occ[pos[r, u]] = -1
-    return loss, hit
 
 
 _defence = njit(cache=True, inline="always")(rules.defence)
