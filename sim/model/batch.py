@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.model import fields, kernels, rng, rules
+from sim.model import fields, kernels, rules
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
 from sim.model.world import World
 
@@ -82,15 +82,6 @@ class Batch:
 
     def log_mask(self, kind: str, which: np.ndarray) -> None:
         self.log(kind, *np.nonzero(which))
-
-    def lose(self, men: np.ndarray, hit: np.ndarray, phase: int, index: int = 0) -> None:
-        """Apply the expected losses (R, U) of the units in `hit`, drawn in whole men from the
-        stream `phase` (counter index + slot)."""
-        w = self.w
-        kernels.lose(
-            self.strength, self.lost, self.losses, men, hit, w.side, w.seed, self.reps, self.day,
-            phase, index, w.deterministic,
-        )  # fmt: skip
 
     def remove(self, which: np.ndarray) -> None:
         self.losses += kernels.side_sums(self.strength, which, self.w.side)
@@ -174,20 +165,17 @@ class Batch:
 
     def assault(self) -> None:
         w, r = self.w, self.w.rules
-        eff = rules.effectiveness(self.cohesion, self.supply_level)
         coefficients = np.array(
             [r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio,
-             r.retreat_shock, w.breakout]
+             r.retreat_shock, w.breakout, r.overrun_loss]
         )  # fmt: skip
-        loss, self.engaged, self.assaulted, lost, broke = kernels.assault(
-            self.owner, self.pos, self.present, self.cohesion, self.strength * eff * w.defence,
-            w.firepower * self.strength * eff, w.attack * self.strength * eff, self.fed, w.side,
-            self.objective, self.nbr, self.window, self.cover,
-            rules.warning(r.warning_bonus, w.intelligence[:, self.day]), w.tempo[:, self.day],
-            w.seed, self.reps, self.day, w.deterministic, coefficients, self.h, self.wd,
+        self.engaged, self.assaulted, lost = kernels.assault(
+            self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
+            w.defence, w.firepower, w.attack, self.fed, w.side, self.objective, self.nbr,
+            self.window, self.cover, rules.warning(r.warning_bonus, w.intelligence[:, self.day]),
+            w.tempo[:, self.day], w.seed, self.reps, self.day, w.deterministic, coefficients,
+            self.h, self.wd, self.lost, self.losses,
         )  # fmt: skip
-        self.lose(loss, self.engaged, rng.ASSAULT_LOSS)
-        self.lose(self.strength * r.overrun_loss, broke, rng.BREAKOUT_LOSS)
         self.remove(lost)
 
     def movement(self) -> None:

@@ -372,22 +372,26 @@ _capture_probability = njit(cache=True, inline="always")(rules.capture_probabili
 
 @njit(cache=True)
 def assault(
-    owner, pos, present, cohesion, held_power, fire, strike, fed, side, objective, nbr, window,
-    cover, warn, tempo, seed, reps, day, deterministic, r_, h, w,
+    owner, pos, present, strength, cohesion, supply, defence, firepower, attack_, fed, side,
+    objective, nbr, window, cover, warn, tempo, seed, reps, day, deterministic, r_, h, w, lost_,
+    losses,
 ):  # fmt: skip
     """5. Assaults, fire along them, captures, fall-back, breakout and move-in, for every
-    replicate (the reference engine's `assault`, step for step). `held_power`, `fire` and
-    `strike` are each unit's defence, fire and attack power (effectiveness applied); `r_`
-    holds the rule coefficients (assault cohesion, support, ground defence, breakthrough
-    ratio, retreat shock, breakout reach in cells). Moves units and flips captured cells in
-    place; returns the men each unit expects to lose to fire (where `engaged`), who
-    assaulted, who was overrun with nowhere to go (lost), and who broke out."""
+    replicate (the reference engine's `assault`, step for step), in place. Each unit's
+    defence, fire and attack power (× strength × effectiveness) are taken at the start of the
+    phase; `r_` holds the rule coefficients (assault cohesion, support, ground defence,
+    breakthrough ratio, retreat shock, breakout reach in cells, overrun loss). Moves units,
+    flips captured cells and draws the men lost to fire (ASSAULT_LOSS) and in breakouts
+    (BREAKOUT_LOSS), adding them to `lost_` and `losses`; returns who was engaged, who
+    assaulted, and who was overrun with nowhere to go (lost, to be removed)."""
     n_rep, n_slot = pos.shape
     cells = len(cover)
     assault_cohesion, support, ground, ratio, shock = r_[0], r_[1], r_[2], r_[3], r_[4]
-    reach = int(r_[5])
-    loss = np.zeros((n_rep, n_slot))
-    broke = np.zeros((n_rep, n_slot), np.bool_)
+    reach, overrun = int(r_[5]), r_[6]
+    loss = np.zeros(n_slot)
+    broke = np.zeros(n_slot, np.bool_)
+    fire = np.empty(n_slot)
+    strike = np.empty(n_slot)
     engaged = np.zeros((n_rep, n_slot), np.bool_)
     assaulted = np.zeros((n_rep, n_slot), np.bool_)
     lost = np.zeros((n_rep, n_slot), np.bool_)
@@ -409,9 +413,12 @@ def assault(
         own = owner[r]
         for u in range(n_slot):
             if present[r, u]:
+                eff = _effectiveness(cohesion[r, u], supply[r, u])
+                fire[u] = firepower[u] * strength[r, u] * eff
+                strike[u] = attack_[u] * strength[r, u] * eff
                 start[u] = pos[r, u]
                 occ[start[u]] = u
-                held[side[u], start[u]] = held_power[r, u]
+                held[side[u], start[u]] = strength[r, u] * eff * defence[u]
         # Who assaults, and where: the weakest takeable neighbour (first in the tie order).
         n_a = 0
         for u in range(n_slot):
@@ -444,21 +451,21 @@ def assault(
             v = occ[a_cell[i]]
             if v >= 0:
                 u = a_slot[i]
-                incoming[v] += fire[r, u] / fights[u]
+                incoming[v] += fire[u] / fights[u]
         for u in range(n_slot):
             if fights[u] > 0:
                 engaged[r, u] = True
-                loss[r, u] = incoming[u] / (cover[pos[r, u]] * warn[side[u]])
+                loss[u] = incoming[u] / (cover[pos[r, u]] * warn[side[u]])
         for i in range(n_a):
             v = occ[a_cell[i]]
             if v >= 0:
                 u = a_slot[i]
-                share = fire[r, v] / fights[v]
+                share = fire[v] / fights[v]
                 back = _return_fire(share, cover[a_cell[i]], warn[1 - side[u]])
-                loss[r, u] = loss[r, u] + back
+                loss[u] = loss[u] + back
         # Capture chances from the pre-combat snapshot; then the captured cells change hands.
         for i in range(n_a):
-            attack[a_cell[i]] += strike[r, a_slot[i]]
+            attack[a_cell[i]] += strike[a_slot[i]]
         for i in range(n_a):
             c = a_cell[i]
             p = _capture_probability(attack[c], a_def[i], ratio)
@@ -507,13 +514,31 @@ def assault(
                     mark[c] = TAKEN
                     pos[r, u] = c
                     cohesion[r, u] = max(0.0, cohesion[r, u] - shock)
-                    broke[r, u] = True
+                    broke[u] = True
         # The first assailant of each captured cell that still holds its own cell moves in.
         for i in range(n_a):
             u, c = a_slot[i], a_cell[i]
             if falls[i] and not ousted[u] and mark[c] == CAPTURED:
                 mark[c] = 0
                 pos[r, u] = c
+        # The men lost to fire, then in breakouts, drawn and applied in slot order.
+        for phase in (rng.ASSAULT_LOSS, rng.BREAKOUT_LOSS):
+            total = np.zeros(2)
+            for u in range(n_slot):
+                if phase == rng.ASSAULT_LOSS and engaged[r, u]:
+                    expected = loss[u]
+                elif phase == rng.BREAKOUT_LOSS and broke[u]:
+                    expected = strength[r, u] * overrun
+                else:
+                    continue
+                m = rng.casualties(
+                    seed, reps[r], day, phase, u, strength[r, u], expected, deterministic
+                )
+                strength[r, u] -= m
+                lost_[r, u] += m
+                total[side[u]] += m
+            losses[r, 0] += total[0]
+            losses[r, 1] += total[1]
         # Clear this replicate's scratch where it was written.
         for i in range(n_a):
             attack[a_cell[i]], mark[a_cell[i]], falls[i] = 0.0, 0, False
@@ -522,8 +547,8 @@ def assault(
                 occ[start[u]], held[side[u], start[u]] = -1, 0.0
             if ousted[u]:
                 mark[pos[r, u]], ousted[u] = 0, False  # where it fell back to (TAKEN)
-            fights[u], incoming[u] = 0, 0.0
-    return loss, engaged, assaulted, lost, broke
+            fights[u], incoming[u], loss[u], broke[u] = 0, 0.0, 0.0, False
+    return engaged, assaulted, lost
 
 
 @njit(cache=True)
@@ -744,26 +769,6 @@ def side_sums(values, which, side):
             if which[r, u]:
                 out[r, side[u]] += values[r, u]
     return out
-
-
-@njit(cache=True)
-def lose(strength, lost, losses, men, hit, side, seed, reps, day, phase, index, deterministic):
-    """Apply the expected losses `men` (R, U) of the units in `hit`, drawn in whole men
-    (rng.casualties, stream `phase`, counter index + slot), in place; each side's total is
-    added to `losses` (R, 2) after summing it in slot order."""
-    n_rep, n_slot = strength.shape
-    for r in range(n_rep):
-        total = np.zeros(2)
-        for u in range(n_slot):
-            if hit[r, u]:
-                m = rng.casualties(
-                    seed, reps[r], day, phase, index + u, strength[r, u], men[r, u], deterministic
-                )
-                strength[r, u] -= m
-                lost[r, u] += m
-                total[side[u]] += m
-        losses[r, 0] += total[0]
-        losses[r, 1] += total[1]
 
 
 def on_disk() -> bool:
