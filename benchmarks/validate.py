@@ -104,6 +104,16 @@ def iwo() -> tuple[str, v.IwoCheck]:
     ), c
 
 
+def observed_spread() -> float:
+    """The largest gap between two sources' figures for one date in Kursk's observations."""
+    from sim.scenario.load import load
+
+    by_date: dict[dt.date, list[float]] = {}
+    for o in load(ROOT / "scenarios" / "kursk_2024.yaml").scenario.observed:
+        by_date.setdefault(o.date, []).append(o.km2)
+    return max(max(x) - min(x) for x in by_date.values())
+
+
 def kursk() -> v.KurskCheck:
     return v.kursk(200)
 
@@ -126,6 +136,7 @@ def page() -> str:
     iwo_table, i = iwo()
     k = kursk()
     secured = f"day {i.secured_day:.0f}" if i.secured_day <= 45 else "not by day 45"
+    spread = observed_spread()
     start = dt.date(2024, 8, 27)
     sudzha = (
         f"{start + dt.timedelta(days=int(k.sudzha_day))} (median day {k.sudzha_day:.0f})"
@@ -199,12 +210,13 @@ median of 200 runs:
 ## 4. Kursk
 
 `scenarios/kursk_2024.yaml`, fitted by `benchmarks/fit_kursk.py` on the territory observed up
-to **2025-02-28 only** (the Russian tempo steps inside the window, both sides' fire intensity
-and replacements); the step of 2025-03-06 and everything after the window are not fitted.
+to **2025-02-28 only** (the Russian tempo steps inside the window, the intensity Russia
+presses the positional fighting with, and both sides' replacements); the step of 2025-03-06
+and everything after the window are not fitted.
 
 - Fit: RMSE **{k.window_rmse:.0f} km²** (bias {k.window_bias:+.0f}) of the median against the
   {k.observations} observations up to 2025-02-28 — which disagree among themselves by up to
-  200 km² on one date (ISW against DeepState).
+  {spread:,.0f} km² on one date.
 - Out of sample: on 2025-03-06 the model holds {k.march_6[0]:,.0f} km² (80 %:
   {k.march_6[1]:,.0f}–{k.march_6[2]:,.0f}; reported: about 300 km², "a 115-square-mile
   salient" in early March); Sudzha falls on {sudzha} (reported: 12–13 March 2025); on 2025-04-26,
