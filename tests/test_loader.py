@@ -11,7 +11,6 @@ import datetime as dt
 import math
 import os
 import re
-import signal
 import string
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 
 from sim.scenario.load import ScenarioError, Source, load, loads, validate
 from sim.scenario.schema import MAX_CELLS, SIDES, TERRAINS
+from tests.fuzz import hang_guard
 
 BASE = """\
 name: mini
@@ -664,26 +664,12 @@ def test_deep_nesting_is_refused():
     refused("name: " + "[" * 5000 + "]" * 5000 + "\n")
 
 
-class _Slow(Exception):
-    pass
-
-
 def test_alias_bomb_is_refused_quickly():
     rows = ["  - &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
     rows += [f"  - &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
     text = BASE + "bomb:\n" + "\n".join(rows) + "\n"
-
-    def alarm(*_):
-        raise _Slow
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, 2.0)
-    try:
-        with pytest.raises(ScenarioError):
-            loads(text, NAME)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    with hang_guard(2.0), pytest.raises(ScenarioError):
+        loads(text, NAME)
 
 
 # ----------------------------------------------------------------------------- properties
@@ -1043,22 +1029,6 @@ def test_every_truncation_of_a_file_loads_or_refuses(tmp_path):
 # ----------------------------------------------------------------------------- found by fuzzing
 
 
-@contextlib.contextmanager
-def answers_within(seconds: float):
-    """A hang guard: fail instead of blocking (a named pipe) or running on for minutes."""
-
-    def alarm(*_):
-        raise _Slow(f"no answer within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 @pytest.mark.parametrize(
     "value",
     [
@@ -1142,7 +1112,7 @@ def test_more_unit_slots_than_the_cap_are_refused_before_compiling():
         for i in range(20)
     )
     text = edit("    reinforcements:\n", "    reinforcements:\n" + waves)
-    with answers_within(5):
+    with hang_guard(5):
         err = refused(text)
     check(err, NAME, line_of(text, "w0:"), "sides.attacker.reinforcements.w0.men", "20,000,")
     assert f"{MAX_SLOTS:,}" in err.message
@@ -1198,7 +1168,7 @@ def _special(path: Path, kind: str) -> None:
 def test_a_scenario_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
     path = tmp_path / NAME
     _special(path, kind)
-    with answers_within(5):
+    with hang_guard(5):
         err = refused_file(path)
     check(err, str(path), None, "", "folder" if kind == "folder" else "not a regular file")
 
@@ -1207,7 +1177,7 @@ def test_a_scenario_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind
 def test_a_base_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
     _special(tmp_path / "base.yaml", kind)
     path = write(tmp_path, "# a study\nbase: base.yaml\nname: study\n", "study.yaml")
-    with answers_within(5):
+    with hang_guard(5):
         err = refused_file(path)
     check(err, str(path), 2, "base", "base.yaml")
 
@@ -1217,7 +1187,7 @@ def test_a_layer_file_that_is_not_a_regular_file_is_refused_at_once(tmp_path, ki
     _special(tmp_path / "owner.txt", kind)
     text = edit(OWNER_BLOCK, "    owner: {file: owner.txt}\n")
     path = write(tmp_path, text)
-    with answers_within(5):
+    with hang_guard(5):
         err = refused_file(path)
     check(err, str(path), line_of(text, "file:"), "map.layers.owner.file", "owner.txt")
 
@@ -1229,7 +1199,7 @@ def test_a_missing_base_is_blamed_on_the_study_line(tmp_path):
 
 def test_a_file_of_very_many_values_is_refused_in_seconds(tmp_path):
     path = write(tmp_path, BASE + "junk: [" + "1, " * 650_000 + "1]\n")
-    with answers_within(10):  # it took a minute when the whole file was composed first
+    with hang_guard(10):  # it took a minute when the whole file was composed first
         err = refused_file(path)
     assert err.file == str(path) and "more than 100,000 values" in err.message
 
