@@ -19,7 +19,6 @@ from sim.model.fields import (
     NEIGHBOURS,
     distance_at,
     flood,
-    front_map,
     moore_sum_at,
     reach_map,
     reach_update,
@@ -29,7 +28,7 @@ from sim.model.fields import (
 
 ATTACKER, DEFENDER = 0, 1
 CAPTURED, TAKEN = 1, 2  # marks of a cell during an assault phase
-ROW_STEP = np.array([dy for dy, _ in NEIGHBOURS])  # row offset of each neighbour
+NEIGHBOUR_BIT = np.array([(dy + 1) * 3 + dx + 1 for dy, dx in NEIGHBOURS])  # in _better
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -289,6 +288,8 @@ def fires(
     seen = np.empty(n_slot, np.int64)  # the detected units of a replicate, in slot order
     row = np.empty(n_slot, np.int64)
     col = np.empty(n_slot, np.int64)
+    target = np.empty(n_slot, np.int64)
+    total = np.zeros(2)
     for r in range(n_rep):
         for u in range(n_slot):
             if present[r, u]:
@@ -328,26 +329,20 @@ def fires(
                 eff = _effectiveness(cohesion[r, f], supply[r, f])
                 out = _fires_output(fires_[f], strength[r, f], eff, intelligence[side[f]]) / steps
                 fi, fj = divmod(pos[r, f], w)
-                n = 0
-                for pass_ in range(2):  # count the targets, then share the output among them
-                    for i in range(n_seen):
-                        u = seen[i]
-                        if (
-                            side[u] == side[f]
-                            or max(abs(row[i] - fi), abs(col[i] - fj)) > fire_range[k]
-                        ):
-                            continue
-                        if pass_ == 0:
-                            n += 1
-                        elif area[k]:
-                            loss[u] += out * (strength[r, u] / density)
-                            hit[u] = True
-                        else:
-                            loss[u] += out / n
-                            hit[u] = True
-                    if n == 0:
-                        break
-            total = np.zeros(2)
+                n = 0  # its targets: the detected enemy units within its range
+                for i in range(n_seen):
+                    u = seen[i]
+                    if (
+                        side[u] != side[f]
+                        and max(abs(row[i] - fi), abs(col[i] - fj)) <= fire_range[k]
+                    ):
+                        target[n] = u
+                        n += 1
+                for i in range(n):
+                    u = target[i]
+                    loss[u] += out * (strength[r, u] / density) if area[k] else out / n
+                    hit[u] = True
+            total[:] = 0.0
             for u in range(n_slot):
                 if hit[u]:
                     m = rng.casualties_at(
@@ -601,20 +596,28 @@ def _threat(owner, pos, present, detected, side, nbr, h, w, mask, out) -> bool:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _better(along, here, i, candidates, nbr, h, w, cap, worn):
+def _better(along, here, i, candidates, h, w, cap, worn):
     """Bits j of the candidate neighbours one step nearer the goal than `here` (worn: one
-    step farther from the enemy) on a field of row distances: as distances change by at most
-    1 from cell to cell, these are the neighbours at d - 1 (worn: d + 1)."""
+    step farther from the enemy) on a field of row distances. Distances change by at most 1
+    from cell to cell, so these are the neighbours within d - 1 of the goal (worn: not within
+    d), and a neighbour is within t when a row within t of it is, at its column: one scan of
+    the three columns around `here` answers all eight."""
     d = distance_at(along, here, i, h, w, cap)
+    t = d if worn else d - 1
+    j = here - i * w
+    within = 0  # bit (di + 1) * 3 + (dj + 1): the cell at (i + di, j + dj) is within t
+    for row in range(max(i - t - 1, 0), min(i + t + 1, h - 1) + 1):
+        lo, hi = max(row - i - t, -1), min(row - i + t, 1)
+        for dj in range(max(-j, -1), min(w - 1 - j, 1) + 1):
+            if along[row * w + j + dj] <= t:
+                for di in range(lo, hi + 1):
+                    within |= 1 << ((di + 1) * 3 + dj + 1)
     bits = 0
-    for j in range(8):
-        if candidates & (1 << j):
-            n = nbr[here, j]
-            if worn:
-                if distance_at(along, n, i + ROW_STEP[j], h, w, cap) > d:
-                    bits |= 1 << j
-            elif distance_at(along, n, i + ROW_STEP[j], h, w, d) < d:
-                bits |= 1 << j
+    for k in range(8):
+        if candidates & (1 << k):
+            inside = (within >> NEIGHBOUR_BIT[k]) & 1 == 1
+            if inside != worn:
+                bits |= 1 << k
     return d, bits
 
 
@@ -651,6 +654,7 @@ def movement(
     idle = np.zeros(n_slot, np.bool_)  # wished for nothing at its last look this day
     moved_at = np.full(cells, -1, np.int64)  # the sub-step whose moves last changed the cell
     goal = np.zeros(2, np.bool_)  # whether each side has any ground left to take
+    sides_with_goals = objective[0].any() + objective[1].any()
     top = 0
     for u in range(n_slot):
         top = max(top, speed[u])
@@ -680,8 +684,10 @@ def movement(
                             break
         goal[:] = False
         for c in range(cells):
-            if objective[1 - own[c], c]:
+            if objective[1 - own[c], c] and not goal[1 - own[c]]:
                 goal[1 - own[c]] = True
+                if goal[0] + goal[1] == sides_with_goals:
+                    break
         knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
         for u in range(n_slot):
             idle[u] = False
@@ -725,7 +731,7 @@ def movement(
                                     threat)  # fmt: skip
                     knows = 1 if found else 2
                 if f == DEFENDER and knows == 1:  # changes daily: not kept
-                    _, better = _better(threat, here, here // w, free, nbr, h, w, cap, False)
+                    _, better = _better(threat, here, here // w, free, h, w, cap, False)
                 elif f < 2 and not goal[s]:
                     continue  # nothing left to take: no step brings it nearer
                 elif aims[r, u, 0] == here and aims[r, u, 1] == f:
@@ -734,8 +740,7 @@ def movement(
                     if not built[f, r]:
                         _ground_rows(f, own, objective, land, every_row, w, cap, mask, ground[f, r])
                         built[f, r] = True
-                    d, better = _better(ground[f, r], here, here // w, ground_, nbr, h, w, cap,
-                                        worn)  # fmt: skip
+                    d, better = _better(ground[f, r], here, here // w, ground_, h, w, cap, worn)
                     aims[r, u, 0], aims[r, u, 1], aims[r, u, 2], aims[r, u, 3] = (
                         here,
                         f,
@@ -786,17 +791,41 @@ def recovery(cohesion, strength, lost, assaulted, engaged, level, present, shock
 
 
 @njit(cache=True, error_model="numpy")
-def ground(owner, territory, land, h, w):
-    """8. Each replicate's count of territory cells the defender holds, and its front length
-    (fields.front_map)."""
-    n_rep = owner.shape[0]
-    held = np.zeros(n_rep, np.int64)
-    front = np.zeros(n_rep, np.int64)
-    for r in range(n_rep):
-        for c in range(h * w):
-            held[r] += owner[r, c] == DEFENDER and territory[c]
-        front[r] = front_map(owner[r], land, h, w)
-    return held, front
+def ground(owner, counted, territory, land, h, w, held, front):
+    """8. Each replicate's count of territory cells the defender holds, `held`, and its front
+    length (fields.front_map), `front`, in place: brought from the owner map they were counted
+    on, `counted` (R, H·W), to today's by the cells that changed hands (a day changes few)."""
+    cells = h * w
+    changed = np.empty(cells, np.int64)
+    for r in range(owner.shape[0]):
+        now, before = owner[r], counted[r]
+        n = 0
+        for c in range(cells):
+            if now[c] != before[c]:
+                changed[n] = c
+                n += 1
+        for k in range(n):
+            c = changed[k]
+            if territory[c]:
+                held[r] += 1 if now[c] == DEFENDER else -1
+            if not land[c]:
+                continue
+            i, j = divmod(c, w)
+            for e in range(4):  # the cell's four sides, each counted once
+                if e == 0 and j + 1 < w:
+                    m = c + 1
+                elif e == 1 and i + 1 < h:
+                    m = c + w
+                elif e == 2 and j > 0:
+                    m = c - 1
+                elif e == 3 and i > 0:
+                    m = c - w
+                else:
+                    continue
+                if land[m] and (now[m] == before[m] or c < m):
+                    front[r] += int(now[c] != now[m]) - int(before[c] != before[m])
+        for k in range(n):
+            before[changed[k]] = now[changed[k]]
 
 
 @njit(cache=True, error_model="numpy")
