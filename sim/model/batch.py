@@ -249,33 +249,14 @@ def in_order(events: list[np.ndarray]) -> np.ndarray:
     return rows[order].astype(np.int64)
 
 
-# Replicates stepped together through a day's phases: a block's state stays in the CPU's
-# cache from one phase to the next, where 1,000 replicates' would not (benchmarks/README.md).
-BLOCK = 128
-
-
 def run(
     world: World, replicates, trace: bool = False, tick: Callable[[], None] | None = None
 ) -> RunResult:
-    """Run the given replicate numbers, day by day, to the end, in blocks of BLOCK (replicate
-    k is the same whatever its block); `tick` (progress, interruption) is called after each
-    day."""
-    reps = np.asarray(replicates, np.int64)
-    blocks = [Batch(world, reps[i : i + BLOCK], trace) for i in range(0, max(len(reps), 1), BLOCK)]
+    """Run the given replicate numbers together, day by day, to the end; `tick` (progress,
+    interruption) is called after each day."""
+    batch = Batch(world, replicates, trace)
     for _ in range(world.days):
-        for block in blocks:
-            block.step()
+        batch.step()
         if tick is not None:
             tick()
-    states = None
-    if trace:
-        states = [
-            {k: np.concatenate([b.states[d][k] for b in blocks]) for k in blocks[0].states[d]}
-            for d in range(world.days)
-        ]
-    return RunResult(
-        reps,
-        {name: np.concatenate([b.series[name] for b in blocks]) for name in SERIES},
-        in_order([e for b in blocks for e in b.events]),
-        states,
-    )
+    return batch.result()
