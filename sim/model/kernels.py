@@ -90,7 +90,7 @@ def entry_cell(own, taken, s, home, first, count, offset, entries, edge_cells, w
 def replacements(strength, present, side, strength0, men, seed, reps, day, deterministic):
     """1. Each side's replacements today, `men` (2,), refill its units in proportion to what
     they miss (all of it when there are enough), in place: each missing man comes with chance
-    min(1, men / missing), drawn (rng.binomial) unless deterministic."""
+    min(1, men / missing), drawn (rng.binomial_at) unless deterministic."""
     n_rep, n_slot = strength.shape
     for r in range(n_rep):
         for s in (ATTACKER, DEFENDER):
@@ -278,7 +278,7 @@ def fires(
     firer's fires_output shared equally among the detected enemy units within its range, or,
     for an `area` firer, falling on each in proportion to its men (strength / `density`), added
     firer by firer in slot order; each unit's sum divided by its cell's cover is its expected
-    loss, drawn in whole men (rng.casualties, stream FIRE_LOSS, index sub-step × slots + slot)
+    loss, drawn in whole men (rng.casualties_at, stream FIRE_LOSS, index sub-step × slots + slot)
     and applied together. Units without men left draw no fire."""
     n_rep, n_slot = pos.shape
     loss = np.zeros(n_slot)

@@ -60,6 +60,12 @@ def stream(seed, replicate, day, phase):
     return h
 
 
+def python_stream(seed: int, replicate: int, day: int, phase: int) -> np.uint64:
+    """`stream` for callers outside compiled code (the reference engine): numba hands a
+    uint64 back as a Python int, which it would not take back above 2**63."""
+    return np.uint64(stream(seed, replicate, day, phase))
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def at(stream, index, deterministic) -> float:
     """The draw of `index` on a stream: `draws` for one decision, inside the compiled phases
@@ -68,12 +74,6 @@ def at(stream, index, deterministic) -> float:
         return 0.5
     h = _mix1(stream ^ (np.uint64(index) * _GOLDEN + _GOLDEN))
     return np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@njit(cache=True, error_model="numpy")
-def draw(seed, replicate, day, phase, index, deterministic) -> float:
-    """`draws` for one decision (same bits)."""
-    return at(stream(seed, replicate, day, phase), index, deterministic)
 
 
 # Above this variance a binomial is drawn from its normal approximation (continuity
@@ -136,16 +136,10 @@ def binomial_quantile(u, n, p):
 
 
 @njit(cache=True, error_model="numpy")
-def binomial(seed, replicate, day, phase, index, n, p, deterministic) -> float:
-    """Men lost (or gained) when each of n men is taken with chance p: a draw from
-    Binomial(n, p) on the counter-based stream, or its expectation n·p when deterministic.
-    The one sampler of both engines (the reference engine calls it too)."""
-    return binomial_at(stream(seed, replicate, day, phase), index, n, p, deterministic)
-
-
-@njit(cache=True, error_model="numpy")
 def binomial_at(stream, index, n, p, deterministic) -> float:
-    """`binomial` on a stream made once for the phase (`stream`)."""
+    """Men lost (or gained) when each of n men is taken with chance p: a draw from
+    Binomial(n, p) — the `index` draw of a phase's `stream` — or its expectation n·p when
+    deterministic. The one sampler of both engines (the reference engine calls it too)."""
     if deterministic:
         return n * p
     if n < 0.5 or p <= 0.0:  # nothing to draw: no counter spent
@@ -154,18 +148,10 @@ def binomial_at(stream, index, n, p, deterministic) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def casualties(seed, replicate, day, phase, index, strength, expected, deterministic) -> float:
-    """Men a unit of `strength` loses when it expects to lose `expected`: each man is lost with
-    chance expected/strength (at most all of them), drawn by `binomial`; the expectation itself
-    (capped at the strength) when deterministic."""
-    return casualties_at(
-        stream(seed, replicate, day, phase), index, strength, expected, deterministic
-    )
-
-
-@njit(cache=True, error_model="numpy")
 def casualties_at(stream, index, strength, expected, deterministic) -> float:
-    """`casualties` on a stream made once for the phase (`stream`)."""
+    """Men a unit of `strength` loses when it expects to lose `expected`: each man is lost with
+    chance expected/strength (at most all of them), drawn by `binomial_at`; the expectation
+    itself (capped at the strength) when deterministic."""
     if deterministic:
         return min(expected, strength)
     p = min(1.0, expected / strength) if strength > 0.0 else 0.0
