@@ -229,6 +229,7 @@ def test_compiled_draw_is_the_same_number_as_draws():
     reps, index = np.arange(40)[:, None], np.arange(300)[None, :]
     for seed, day, phase in ((0, 0, 1), (12345, 17, 2), (2**40 + 3, 364, 3)):
         vector = rng.draws(seed, reps, day, phase, index, False)
-        one = [[rng.draw(seed, r, day, phase, i, False) for i in range(300)] for r in range(40)]
+        streams = [rng.python_stream(seed, r, day, phase) for r in range(40)]
+        one = [[rng.at(streams[r], i, False) for i in range(300)] for r in range(40)]
         assert np.array_equal(vector, np.array(one))
-    assert rng.draw(5, 1, 2, 3, 4, True) == 0.5
+    assert rng.at(rng.python_stream(5, 1, 2, 3), 4, True) == 0.5

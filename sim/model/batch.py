@@ -57,6 +57,11 @@ class Batch:
         self.ground = np.zeros((4, r, self.cells), np.int32)
         self.ground_built = np.zeros((4, r), bool)
         self.ground_seen = self.owner.copy()
+        # the defender's territory cells and the front length, and the map they were counted on
+        self.held = np.full(r, (w.owner.ravel()[self.territory] == DEFENDER).sum(), np.int64)
+        self.front = np.full(r, fields.front_map(w.owner.ravel(), self.land, self.h, self.wd))
+        self.counted = self.owner.copy()
+        self.aims = np.full((r, u, 4), -1, np.int64)  # what each unit found there (movement)
         self._networks_owner: np.ndarray | None = None
         self._networks_drones = np.zeros(2, np.int64)
         self.day = 0
@@ -184,6 +189,7 @@ class Batch:
             self.owner, self.pos, self.present, self.cohesion, self.detected, w.side,
             w.speed, self.objective, self.land, self.nbr, self.h, self.wd,
             w.rules.withdraw_cohesion, self.ground, self.ground_built, self.ground_seen,
+            self.aims,
         )  # fmt: skip
 
     def recovery(self) -> None:
@@ -198,13 +204,16 @@ class Batch:
     def record(self) -> None:
         w, d = self.w, self.day
         present = self.present
-        held, front = kernels.ground(self.owner, self.territory, self.land, self.h, self.wd)
-        self.series["territory"][:, d] = held * w.cell_area
+        kernels.ground(
+            self.owner, self.counted, self.territory, self.land, self.h, self.wd, self.held,
+            self.front,
+        )  # fmt: skip
+        self.series["territory"][:, d] = self.held * w.cell_area
         strength = kernels.side_sums(self.strength, present, w.side)
         for s, name in ((ATTACKER, "attacker"), (DEFENDER, "defender")):
             self.series[f"strength_{name}"][:, d] = strength[:, s]
             self.series[f"losses_{name}"][:, d] = self.losses[:, s]
-        self.series["front_km"][:, d] = front * w.cell_km
+        self.series["front_km"][:, d] = self.front * w.cell_km
         mine = present & (w.side == DEFENDER)
         count = mine.sum(1)
         fed = (mine & (self.supply_level >= 0.5)).sum(1)
@@ -228,14 +237,16 @@ class Batch:
         }
 
     def result(self) -> RunResult:
-        events = np.concatenate(self.events) if self.events else np.zeros((0, 4), np.int64)
-        order = np.lexsort((events[:, 3], events[:, 2], events[:, 1], events[:, 0]))
         return RunResult(
-            self.reps,
-            self.series,
-            events[order].astype(np.int64),
-            self.states if self.trace else None,
+            self.reps, self.series, in_order(self.events), self.states if self.trace else None
         )
+
+
+def in_order(events: list[np.ndarray]) -> np.ndarray:
+    """The event rows as one array sorted by replicate, day, kind and index."""
+    rows = np.concatenate(events) if events else np.zeros((0, 4), np.int64)
+    order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0]))
+    return rows[order].astype(np.int64)
 
 
 def run(

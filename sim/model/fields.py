@@ -52,7 +52,7 @@ def window_table(shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def moore_sum_at(flat, cell, table):
     """moore_sum of a map stored flat, at one cell only (`table` = window_table): the same
     nine terms in the same order as moore_sum, so the same bits."""
@@ -130,7 +130,7 @@ def _flat_maps(x: np.ndarray) -> np.ndarray:
 # the functions above call them for the reference engine: one implementation for both.
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dilate_map(mask, h, w, r, out):
     """out = cells within Chebyshev distance r of a True cell of `mask`: a (2r+1)-wide
     window along rows, then along columns, each as two sweeps tracking the nearest True."""
@@ -144,7 +144,7 @@ def dilate_map(mask, h, w, r, out):
         _window_line(rows, out, j, w, h, r)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _window_line(src, dst, start, step, n, r):
     """dst[k] = any(src[k - r .. k + r]) along one line of n cells."""
     last = -(r + 1)
@@ -160,7 +160,7 @@ def _window_line(src, dst, start, step, n, r):
             dst[start + k * step] = True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def distance_map(mask, h, w, cap, out):
     """out = min(Chebyshev distance to the nearest True cell, cap), for every cell."""
     along = np.empty(h * w, np.int32)
@@ -176,14 +176,14 @@ def distance_map(mask, h, w, cap, out):
 # distances once per field and asks only at the cells its walking units weigh.
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def row_distances(mask, h, w, cap, out):
     """out = min(distance along each row to the row's nearest True cell, cap)."""
     for i in range(h):
         row_distance(mask, i, w, cap, out)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def row_distance(mask, i, w, cap, out):
     """row_distances of row i only (a row's distances depend on that row alone)."""
     last = -cap
@@ -200,7 +200,7 @@ def row_distance(mask, i, w, cap, out):
         out[c] = min(out[c], last - j)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def distance_at(along, cell, i, h, w, below):
     """min(Chebyshev distance of one cell (in row i) to the mask, cap, `below`) from its row
     distances. A walker asks only whether a cell beats the one it has: `below` stops the
@@ -216,7 +216,7 @@ def distance_at(along, cell, i, h, w, below):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def reach_map(mask, seeds, nbr, links, out, stack):
     """out = cells of `mask` connected through `mask` to a seed: a flood fill over the first
     `links` neighbours of the table (4: orthogonal, 8: with diagonals); `stack` is scratch
@@ -230,7 +230,7 @@ def reach_map(mask, seeds, nbr, links, out, stack):
     flood(mask, True, nbr, links, out, stack, top)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def flood(grid, value, nbr, links, out, stack, top):
     """Spread `out` from the `top` cells on `stack` (already set in `out`) through the cells
     where grid == value, over the first `links` neighbours of the table."""
@@ -249,7 +249,7 @@ def flood(grid, value, nbr, links, out, stack, top):
 _RING = np.array([0, 5, 3, 7, 1, 6, 2, 4])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def reach_update(now, before, side, changed, seeds, nbr, out, stack, gone):
     """Update `out`, the 8-connected reach of `side`'s cells in the owner map `before`, to the
     reach in `now`, where only the `changed` cells differ. Lost cells are taken away one at a
@@ -284,7 +284,7 @@ def reach_update(now, before, side, changed, seeds, nbr, out, stack, gone):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _simple(before, side, c, nbr, gone):
     """Whether the cells still held around c (held before, not yet taken away, and not
     gained today) form at most one 8-connected group within the ring around c."""
@@ -333,7 +333,7 @@ def front_length(owner: np.ndarray, land: np.ndarray) -> np.ndarray:
     return out.reshape(owner.shape[:-2])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def front_map(owner, land, h, w):
     """front_length of one map stored flat."""
     sides = 0

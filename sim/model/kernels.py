@@ -19,7 +19,6 @@ from sim.model.fields import (
     NEIGHBOURS,
     distance_at,
     flood,
-    front_map,
     moore_sum_at,
     reach_map,
     reach_update,
@@ -29,10 +28,10 @@ from sim.model.fields import (
 
 ATTACKER, DEFENDER = 0, 1
 CAPTURED, TAKEN = 1, 2  # marks of a cell during an assault phase
-ROW_STEP = np.array([dy for dy, _ in NEIGHBOURS])  # row offset of each neighbour
+NEIGHBOUR_BIT = np.array([(dy + 1) * 3 + dx + 1 for dy, dx in NEIGHBOURS])  # in _better
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def in_contact(owner, objective, nbr, cell, side) -> bool:
     """A unit on `cell` is in contact when a neighbour is enemy ground its side may take."""
     for j in range(8):
@@ -42,7 +41,7 @@ def in_contact(owner, objective, nbr, cell, side) -> bool:
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def arrivals(owner, pos, alive, arrived, side, arrival, day, home, first, count, offset, entries,
              edge_cells, w):  # fmt: skip
     """1. Reinforcements due by `day` enter in slot order, each at `entry_cell`; one that finds
@@ -66,7 +65,7 @@ def arrivals(owner, pos, alive, arrived, side, arrival, day, home, first, count,
     return entered
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def entry_cell(own, taken, s, home, first, count, offset, entries, edge_cells, w) -> int:
     """Where a due reinforcement of side `s` enters: the first cell of its entry list
     (entries[first : first + count], from position `offset` on, cyclically) that its side holds
@@ -87,11 +86,11 @@ def entry_cell(own, taken, s, home, first, count, offset, entries, edge_cells, w
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def replacements(strength, present, side, strength0, men, seed, reps, day, deterministic):
     """1. Each side's replacements today, `men` (2,), refill its units in proportion to what
     they miss (all of it when there are enough), in place: each missing man comes with chance
-    min(1, men / missing), drawn (rng.binomial) unless deterministic."""
+    min(1, men / missing), drawn (rng.binomial_at) unless deterministic."""
     n_rep, n_slot = strength.shape
     for r in range(n_rep):
         for s in (ATTACKER, DEFENDER):
@@ -104,15 +103,14 @@ def replacements(strength, present, side, strength0, men, seed, reps, day, deter
             if total <= 0:
                 continue
             share = min(1.0, men[s] / total)
+            stream = rng.stream(seed, reps[r], day, rng.REPLACE)
             for u in range(n_slot):
                 if present[r, u] and side[u] == s:
                     missing = strength0[u] - strength[r, u]
-                    strength[r, u] += rng.binomial(
-                        seed, reps[r], day, rng.REPLACE, u, missing, share, deterministic
-                    )
+                    strength[r, u] += rng.binomial_at(stream, u, missing, share, deterministic)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _paint(marks, stamp, cell, radius, h, w):
     """Mark the cells within Chebyshev `radius` of `cell` with `stamp`."""
     i, j = divmod(cell, w)
@@ -121,7 +119,7 @@ def _paint(marks, stamp, cell, radius, h, w):
             marks[ii * w + jj] = stamp
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sensing(pos, present, side, sensor, intelligence, seed, reps, day, deterministic, h, w):
     """2. Each side sees the enemy units next to its own, and those within any of its
     units' sensor range with probability = its intelligence today. Returns (R, U) detected."""
@@ -131,6 +129,7 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
     detected = np.zeros((n_rep, n_slot), np.bool_)
     stamp = 0
     for r in range(n_rep):
+        stream = rng.stream(seed, reps[r], day, rng.SENSE)
         for s in (ATTACKER, DEFENDER):
             stamp += 1
             for u in range(n_slot):
@@ -144,12 +143,11 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
                 if near[c] == stamp:
                     detected[r, v] = True
                 elif cover[c] == stamp:
-                    draw = rng.draw(seed, reps[r], day, rng.SENSE, v, deterministic)
-                    detected[r, v] = draw < intelligence[s]
+                    detected[r, v] = rng.at(stream, v, deterministic) < intelligence[s]
     return detected
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def networks(owner, before, source, land, road_cells, drones, nbr, h, w, fed, road_net, watch):
     """3. For every replicate whose ground changed, each side's supply reach (its ground
     connected to its sources, 8-connected) and its open road net (roads it holds with no
@@ -214,7 +212,7 @@ def networks(owner, before, source, land, road_cells, drones, nbr, h, w, fed, ro
             flood(is_open, True, nbr, 8, net, stack, top)  # along open roads
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _roads_within(road_cells, d, h, w):
     """For each cell, the road cells (indices into `road_cells`) within Chebyshev distance
     d of it, as (start, roads): cell c's are roads[start[c]:start[c + 1]]."""
@@ -239,7 +237,7 @@ def _roads_within(road_cells, d, h, w):
 _supply_step = njit(cache=True, inline="always")(rules.supply_step)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, recovery, decay):
     """3. Each present unit's supply moves toward its target (1 beside its side's open road
     net, `offroad` elsewhere on supplied ground, 0 cut off), in place; returns the units cut
@@ -268,7 +266,7 @@ _contact_fire = njit(cache=True, inline="always")(rules.contact_fire)
 _fires_output = njit(cache=True, inline="always")(rules.fires_output)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fires(
     owner, pos, present, strength, cohesion, supply, detected, side, firepower, fires_, firers,
     fire_range, area, intensity, intelligence, steps, nbr, cover, density, w, lost, losses, seed,
@@ -280,7 +278,7 @@ def fires(
     firer's fires_output shared equally among the detected enemy units within its range, or,
     for an `area` firer, falling on each in proportion to its men (strength / `density`), added
     firer by firer in slot order; each unit's sum divided by its cell's cover is its expected
-    loss, drawn in whole men (rng.casualties, stream FIRE_LOSS, index sub-step × slots + slot)
+    loss, drawn in whole men (rng.casualties_at, stream FIRE_LOSS, index sub-step × slots + slot)
     and applied together. Units without men left draw no fire."""
     n_rep, n_slot = pos.shape
     loss = np.zeros(n_slot)
@@ -290,11 +288,14 @@ def fires(
     seen = np.empty(n_slot, np.int64)  # the detected units of a replicate, in slot order
     row = np.empty(n_slot, np.int64)
     col = np.empty(n_slot, np.int64)
+    target = np.empty(n_slot, np.int64)
+    total = np.zeros(2)
     for r in range(n_rep):
         for u in range(n_slot):
             if present[r, u]:
                 occ[pos[r, u]] = u
         own = owner[r]
+        stream = rng.stream(seed, reps[r], day, rng.FIRE_LOSS)
         for step in range(steps):
             for u in range(n_slot):  # positional fire
                 if not present[r, u]:
@@ -328,31 +329,25 @@ def fires(
                 eff = _effectiveness(cohesion[r, f], supply[r, f])
                 out = _fires_output(fires_[f], strength[r, f], eff, intelligence[side[f]]) / steps
                 fi, fj = divmod(pos[r, f], w)
-                n = 0
-                for pass_ in range(2):  # count the targets, then share the output among them
-                    for i in range(n_seen):
-                        u = seen[i]
-                        if (
-                            side[u] == side[f]
-                            or max(abs(row[i] - fi), abs(col[i] - fj)) > fire_range[k]
-                        ):
-                            continue
-                        if pass_ == 0:
-                            n += 1
-                        elif area[k]:
-                            loss[u] += out * (strength[r, u] / density)
-                            hit[u] = True
-                        else:
-                            loss[u] += out / n
-                            hit[u] = True
-                    if n == 0:
-                        break
-            total = np.zeros(2)
+                n = 0  # its targets: the detected enemy units within its range
+                for i in range(n_seen):
+                    u = seen[i]
+                    if (
+                        side[u] != side[f]
+                        and max(abs(row[i] - fi), abs(col[i] - fj)) <= fire_range[k]
+                    ):
+                        target[n] = u
+                        n += 1
+                for i in range(n):
+                    u = target[i]
+                    loss[u] += out * (strength[r, u] / density) if area[k] else out / n
+                    hit[u] = True
+            total[:] = 0.0
             for u in range(n_slot):
                 if hit[u]:
-                    m = rng.casualties(
-                        seed, reps[r], day, rng.FIRE_LOSS, step * n_slot + u, strength[r, u],
-                        loss[u] / cover[pos[r, u]], deterministic,
+                    m = rng.casualties_at(
+                        stream, step * n_slot + u, strength[r, u], loss[u] / cover[pos[r, u]],
+                        deterministic,
                     )  # fmt: skip
                     strength[r, u] -= m
                     lost[r, u] += m
@@ -370,7 +365,7 @@ _return_fire = njit(cache=True, inline="always")(rules.return_fire)
 _capture_probability = njit(cache=True, inline="always")(rules.capture_probability)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def assault(
     owner, pos, present, strength, cohesion, supply, defence, firepower, attack_, fed, side,
     objective, nbr, window, cover, warn, tempo, seed, reps, day, deterministic, r_, h, w, lost_,
@@ -411,6 +406,8 @@ def assault(
     start = np.empty(n_slot, np.int64)  # cells at the start of the phase
     for r in range(n_rep):
         own = owner[r]
+        assaults = rng.stream(seed, reps[r], day, rng.ASSAULT)
+        captures = rng.stream(seed, reps[r], day, rng.CAPTURE)
         for u in range(n_slot):
             if present[r, u]:
                 eff = _effectiveness(cohesion[r, u], supply[r, u])
@@ -427,7 +424,7 @@ def assault(
             s, here = side[u], pos[r, u]
             if not in_contact(own, objective, nbr, here, s):
                 continue
-            if not rng.draw(seed, reps[r], day, rng.ASSAULT, u, deterministic) < tempo[s]:
+            if not rng.at(assaults, u, deterministic) < tempo[s]:
                 continue
             best, best_def = -1, np.inf
             for j in range(8):
@@ -469,7 +466,7 @@ def assault(
         for i in range(n_a):
             c = a_cell[i]
             p = _capture_probability(attack[c], a_def[i], ratio)
-            falls[i] = rng.draw(seed, reps[r], day, rng.CAPTURE, c, deterministic) < p
+            falls[i] = rng.at(captures, c, deterministic) < p
             if falls[i] and mark[c] != CAPTURED:
                 mark[c] = CAPTURED
                 own[c] = 1 - own[c]
@@ -523,6 +520,7 @@ def assault(
                 pos[r, u] = c
         # The men lost to fire, then in breakouts, drawn and applied in slot order.
         for phase in (rng.ASSAULT_LOSS, rng.BREAKOUT_LOSS):
+            stream = rng.stream(seed, reps[r], day, phase)
             total = np.zeros(2)
             for u in range(n_slot):
                 if phase == rng.ASSAULT_LOSS and engaged[r, u]:
@@ -531,9 +529,7 @@ def assault(
                     expected = strength[r, u] * overrun
                 else:
                     continue
-                m = rng.casualties(
-                    seed, reps[r], day, phase, u, strength[r, u], expected, deterministic
-                )
+                m = rng.casualties_at(stream, u, strength[r, u], expected, deterministic)
                 strength[r, u] -= m
                 lost_[r, u] += m
                 total[side[u]] += m
@@ -551,7 +547,7 @@ def assault(
     return engaged, assaulted, lost
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def breakout_cell(own, occ, mark, fed, s, here, reach, h, w) -> int:
     """Where a unit of side `s` overrun on `here` breaks out to: the nearest cell (Chebyshev,
     at most `reach`; the lower flat index on ties) that its side holds and supplies, that was
@@ -568,7 +564,7 @@ def breakout_cell(own, occ, mark, fed, s, here, reach, h, w) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _ground_rows(f, owner, objective, land, rows, w, cap, mask, out):
     """Rows of field f, one of those that depend on the ground alone: 0/1 the distance to
     ground the attacker/defender may take, 2/3 to the other side's ground (land)."""
@@ -579,7 +575,7 @@ def _ground_rows(f, owner, objective, land, rows, w, cap, mask, out):
         row_distance(mask, i, w, cap, out)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _threat(owner, pos, present, detected, side, nbr, h, w, mask, out) -> bool:
     """The defender's goal when it knows of attackers: distance to its cells next to a
     detected attacker. Returns False (and builds nothing) when there are none."""
@@ -599,20 +595,50 @@ def _threat(owner, pos, present, detected, side, nbr, h, w, mask, out) -> bool:
     return threat
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
+def _better(along, here, i, candidates, h, w, cap, worn):
+    """Bits j of the candidate neighbours one step nearer the goal than `here` (worn: one
+    step farther from the enemy) on a field of row distances. Distances change by at most 1
+    from cell to cell, so these are the neighbours within d - 1 of the goal (worn: not within
+    d), and a neighbour is within t when a row within t of it is, at its column: one scan of
+    the three columns around `here` answers all eight."""
+    d = distance_at(along, here, i, h, w, cap)
+    t = d if worn else d - 1
+    j = here - i * w
+    within = 0  # bit (di + 1) * 3 + (dj + 1): the cell at (i + di, j + dj) is within t
+    for row in range(max(i - t - 1, 0), min(i + t + 1, h - 1) + 1):
+        lo, hi = max(row - i - t, -1), min(row - i + t, 1)
+        for dj in range(max(-j, -1), min(w - 1 - j, 1) + 1):
+            if along[row * w + j + dj] <= t:
+                for di in range(lo, hi + 1):
+                    within |= 1 << ((di + 1) * 3 + dj + 1)
+    bits = 0
+    for k in range(8):
+        if candidates & (1 << k):
+            inside = (within >> NEIGHBOUR_BIT[k]) & 1 == 1
+            if inside != worn:
+                bits |= 1 << k
+    return d, bits
+
+
+@njit(cache=True, error_model="numpy")
 def movement(
     owner, pos, present, cohesion, detected, side, speed, objective, land, nbr, h, w, worn_below,
-    ground, built, seen,
+    ground, built, seen, aims,
 ):  # fmt: skip
     """6. Units out of contact (and worn ones anywhere) step to the free held neighbour
     nearest their goal (worn: farthest from the enemy), one cell per sub-step up to their
-    speed; two wishes for one cell go to the lower slot.
+    speed; two wishes for one cell go to the lower slot: the first free one, in the tie order,
+    of the neighbours one step nearer (_better).
 
     Distances are read from row distances (fields.distance_at) only where a unit weighs a
     cell. The four fields that depend on the ground alone (_ground_rows) are kept from day
     to day per replicate in `ground` (4, R, H·W), `built` (4, R) saying which exist, and
     brought up to date row by row where the owner map differs from `seen` (R, H·W); a field
-    is built in full the first time a unit needs it."""
+    is built in full the first time a unit needs it. What a unit found on them is kept too,
+    in `aims` (R, U, 4): its cell, the field, the bits of its better neighbours and the reach
+    (d + 2) beyond which no change of ground can alter them; it holds until the unit moves or
+    the ground changes within that reach (a unit stuck behind others asks no more)."""
     n_rep, n_slot = pos.shape
     cells = h * w
     cap = h + w
@@ -620,35 +646,48 @@ def movement(
     claim = np.full(cells, -1, np.int64)
     threat = np.empty(cells, np.int32)  # the defender's goal near known attackers
     mask = np.empty(cells, np.bool_)
-    changed = np.empty(h, np.int64)
+    changed = np.empty(cells, np.int64)
+    rows = np.empty(h, np.int64)
     every_row = np.arange(h)
     wish_slot = np.empty(n_slot, np.int64)
     wish_cell = np.empty(n_slot, np.int64)
     idle = np.zeros(n_slot, np.bool_)  # wished for nothing at its last look this day
     moved_at = np.full(cells, -1, np.int64)  # the sub-step whose moves last changed the cell
+    goal = np.zeros(2, np.bool_)  # whether each side has any ground left to take
+    sides_with_goals = objective[0].any() + objective[1].any()
     top = 0
     for u in range(n_slot):
         top = max(top, speed[u])
     stamp = 0
     for r in range(n_rep):
         own = owner[r]
-        n_changed = 0
-        for i in range(h):
-            for c in range(i * w, (i + 1) * w):
-                if own[c] != seen[r, c]:
-                    changed[n_changed] = i
-                    n_changed += 1
-                    break
-        for f in range(4):
-            if built[f, r] and n_changed:
-                _ground_rows(
-                    f, own, objective, land, changed[:n_changed], w, cap, mask, ground[f, r]
-                )
-        seen[r] = own
-        goal = np.zeros(2, np.bool_)  # whether each side has any ground left to take
+        n_changed = n_rows = 0
         for c in range(cells):
-            if objective[1 - own[c], c]:
+            if own[c] != seen[r, c]:
+                changed[n_changed] = c
+                n_changed += 1
+                if n_rows == 0 or rows[n_rows - 1] != c // w:
+                    rows[n_rows] = c // w
+                    n_rows += 1
+        if n_changed:
+            for f in range(4):
+                if built[f, r]:
+                    _ground_rows(f, own, objective, land, rows[:n_rows], w, cap, mask, ground[f, r])
+            seen[r] = own
+            for u in range(n_slot):  # forget what changed ground may have altered
+                if aims[r, u, 0] >= 0:
+                    i, j = divmod(aims[r, u, 0], w)
+                    for k in range(n_changed):
+                        ci, cj = divmod(changed[k], w)
+                        if max(abs(ci - i), abs(cj - j)) <= aims[r, u, 3]:
+                            aims[r, u, 0] = -1
+                            break
+        goal[:] = False
+        for c in range(cells):
+            if objective[1 - own[c], c] and not goal[1 - own[c]]:
                 goal[1 - own[c]] = True
+                if goal[0] + goal[1] == sides_with_goals:
+                    break
         knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
         for u in range(n_slot):
             idle[u] = False
@@ -672,11 +711,14 @@ def movement(
                 idle[u] = True
                 worn = cohesion[r, u] < worn_below
                 free = 0  # bit j: neighbour j is held by the unit's side and empty
+                ground_ = 0  # bit j: neighbour j is on the map and land
                 contact = False
                 for j in range(8):
                     n = nbr[here, j]
                     if n < 0:
                         continue
+                    if land[n]:
+                        ground_ |= 1 << j
                     if own[n] != s:
                         contact = contact or objective[s, n]
                     elif occ[n] < 0 and land[n]:
@@ -688,26 +730,30 @@ def movement(
                     found = _threat(own, pos[r], present[r], detected[r], side, nbr, h, w, mask,
                                     threat)  # fmt: skip
                     knows = 1 if found else 2
-                if f < 2 and not goal[s] and not (f == DEFENDER and knows == 1):
+                if f == DEFENDER and knows == 1:  # changes daily: not kept
+                    _, better = _better(threat, here, here // w, free, h, w, cap, False)
+                elif f < 2 and not goal[s]:
                     continue  # nothing left to take: no step brings it nearer
-                if not (f == DEFENDER and knows == 1) and not built[f, r]:
-                    _ground_rows(f, own, objective, land, every_row, w, cap, mask, ground[f, r])
-                    built[f, r] = True
-                along = threat if f == DEFENDER and knows == 1 else ground[f, r]
-                i = here // w
-                d = distance_at(along, here, i, h, w, cap)
-                best, than = -1, d  # to beat: here, then the best so far
-                for j in range(8):
-                    if free & (1 << j):
-                        n = nbr[here, j]
-                        there = distance_at(along, n, i + ROW_STEP[j], h, w, cap if worn else than)
-                        if (there > than) if worn else (there < than):
-                            best, than = n, there
-                            if there == (d + 1 if worn else d - 1):
-                                break  # a neighbour's distance is within 1 of here's
-                if best >= 0:
+                elif aims[r, u, 0] == here and aims[r, u, 1] == f:
+                    better = aims[r, u, 2]
+                else:
+                    if not built[f, r]:
+                        _ground_rows(f, own, objective, land, every_row, w, cap, mask, ground[f, r])
+                        built[f, r] = True
+                    d, better = _better(ground[f, r], here, here // w, ground_, h, w, cap, worn)
+                    aims[r, u, 0], aims[r, u, 1], aims[r, u, 2], aims[r, u, 3] = (
+                        here,
+                        f,
+                        better,
+                        d + 2,
+                    )
+                better &= free
+                if better:
+                    j = 0
+                    while not better & (1 << j):
+                        j += 1
                     idle[u] = False
-                    wish_slot[wishes], wish_cell[wishes] = u, best
+                    wish_slot[wishes], wish_cell[wishes] = u, nbr[here, j]
                     wishes += 1
             stamp += 1
             for i in range(wishes):  # in slot order: the first wish for a cell wins it
@@ -727,7 +773,7 @@ def movement(
 _cohesion_step = njit(cache=True, inline="always")(rules.cohesion_step)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def recovery(cohesion, strength, lost, assaulted, engaged, level, present, shock, fatigue, rate):
     """7. Each present unit's cohesion after today's losses and assaults (rules.cohesion_step),
     in place."""
@@ -744,21 +790,45 @@ def recovery(cohesion, strength, lost, assaulted, engaged, level, present, shock
                 )
 
 
-@njit(cache=True)
-def ground(owner, territory, land, h, w):
-    """8. Each replicate's count of territory cells the defender holds, and its front length
-    (fields.front_map)."""
-    n_rep = owner.shape[0]
-    held = np.zeros(n_rep, np.int64)
-    front = np.zeros(n_rep, np.int64)
-    for r in range(n_rep):
-        for c in range(h * w):
-            held[r] += owner[r, c] == DEFENDER and territory[c]
-        front[r] = front_map(owner[r], land, h, w)
-    return held, front
+@njit(cache=True, error_model="numpy")
+def ground(owner, counted, territory, land, h, w, held, front):
+    """8. Each replicate's count of territory cells the defender holds, `held`, and its front
+    length (fields.front_map), `front`, in place: brought from the owner map they were counted
+    on, `counted` (R, H·W), to today's by the cells that changed hands (a day changes few)."""
+    cells = h * w
+    changed = np.empty(cells, np.int64)
+    for r in range(owner.shape[0]):
+        now, before = owner[r], counted[r]
+        n = 0
+        for c in range(cells):
+            if now[c] != before[c]:
+                changed[n] = c
+                n += 1
+        for k in range(n):
+            c = changed[k]
+            if territory[c]:
+                held[r] += 1 if now[c] == DEFENDER else -1
+            if not land[c]:
+                continue
+            i, j = divmod(c, w)
+            for e in range(4):  # the cell's four sides, each counted once
+                if e == 0 and j + 1 < w:
+                    m = c + 1
+                elif e == 1 and i + 1 < h:
+                    m = c + w
+                elif e == 2 and j > 0:
+                    m = c - 1
+                elif e == 3 and i > 0:
+                    m = c - w
+                else:
+                    continue
+                if land[m] and (now[m] == before[m] or c < m):
+                    front[r] += int(now[c] != now[m]) - int(before[c] != before[m])
+        for k in range(n):
+            before[changed[k]] = now[changed[k]]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def side_sums(values, which, side):
     """(R, 2): each side's total of `values` (R, U) over the slots in `which`, added one slot
     after another in slot order, as the reference engine adds them."""

@@ -170,13 +170,13 @@ class SalientModel(mesa.Model):
         return granted
 
     def _lose(self, u: Unit, expected: float, phase: int, index: int = 0) -> None:
-        """The unit loses men: drawn in whole men around `expected` (rng.casualties, the
+        """The unit loses men: drawn in whole men around `expected` (rng.casualties_at, the
         batch engine's sampler), from the stream `phase` at counter index + slot."""
         w = self.world
         men = float(
-            rng.casualties(
-                w.seed, self.replicate, self.day, phase, index + u.slot, u.strength, expected,
-                w.deterministic,
+            rng.casualties_at(
+                rng.python_stream(w.seed, self.replicate, self.day, phase), index + u.slot,
+                u.strength, expected, w.deterministic,
             )
         )  # fmt: skip
         u.strength -= men
@@ -219,10 +219,10 @@ class SalientModel(mesa.Model):
             if men <= 0 or total <= 0:
                 continue
             share = min(1.0, men / total)
+            stream = rng.python_stream(w.seed, self.replicate, self.day, rng.REPLACE)
             for u in units:  # each missing man comes with chance `share`
                 u.strength += float(
-                    rng.binomial(w.seed, self.replicate, self.day, rng.REPLACE, u.slot,
-                                 missing[u.slot], share, w.deterministic)
+                    rng.binomial_at(stream, u.slot, missing[u.slot], share, w.deterministic)
                 )  # fmt: skip
 
     def _entry_cell(self, slot: int, taken: set[int]) -> int | None:

@@ -43,21 +43,36 @@ def draws(seed: int, replicate, day: int, phase: int, index, deterministic: bool
     return np.full_like(u, 0.5) if deterministic else u
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _mix1(z):
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True)
-def draw(seed, replicate, day, phase, index, deterministic) -> float:
-    """`draws` for one decision, inside the batch engine's compiled phases (same bits)."""
+@njit(cache=True, error_model="numpy")
+def stream(seed, replicate, day, phase):
+    """The mixing state after (seed, replicate, day, phase): a phase mixes it once per
+    replicate and day, then each draw mixes in its index alone (`at`)."""
+    h = _mix1(np.uint64(seed) + _GOLDEN)
+    for part in (replicate, day, phase):
+        h = _mix1(h ^ (np.uint64(part) * _GOLDEN + _GOLDEN))
+    return h
+
+
+def python_stream(seed: int, replicate: int, day: int, phase: int) -> np.uint64:
+    """`stream` for callers outside compiled code (the reference engine): numba hands a
+    uint64 back as a Python int, which it would not take back above 2**63."""
+    return np.uint64(stream(seed, replicate, day, phase))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def at(stream, index, deterministic) -> float:
+    """The draw of `index` on a stream: `draws` for one decision, inside the compiled phases
+    (same bits)."""
     if deterministic:
         return 0.5
-    h = _mix1(np.uint64(seed) + _GOLDEN)
-    for part in (replicate, day, phase, index):
-        h = _mix1(h ^ (np.uint64(part) * _GOLDEN + _GOLDEN))
+    h = _mix1(stream ^ (np.uint64(index) * _GOLDEN + _GOLDEN))
     return np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
@@ -67,7 +82,7 @@ def draw(seed, replicate, day, phase, index, deterministic) -> float:
 EXACT_VARIANCE = 100.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normal_quantile(u):
     """The standard normal's u-quantile (Acklam's rational approximation, relative error below
     1.2e-9: plenty for drawing men)."""
@@ -94,7 +109,7 @@ def normal_quantile(u):
     return num / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def binomial_quantile(u, n, p):
     """The u-quantile of Binomial(n, p), n whole: how many of n men a chance p each takes.
     Exact inversion from 0 for the thinner tail (p ≤ 1/2, else n minus the complement's),
@@ -120,24 +135,24 @@ def binomial_quantile(u, n, p):
     return n - k if flip else k
 
 
-@njit(cache=True)
-def binomial(seed, replicate, day, phase, index, n, p, deterministic) -> float:
+@njit(cache=True, error_model="numpy")
+def binomial_at(stream, index, n, p, deterministic) -> float:
     """Men lost (or gained) when each of n men is taken with chance p: a draw from
-    Binomial(n, p) on the counter-based stream, or its expectation n·p when deterministic.
-    The one sampler of both engines (the reference engine calls it too)."""
+    Binomial(n, p) — the `index` draw of a phase's `stream` — or its expectation n·p when
+    deterministic. The one sampler of both engines (the reference engine calls it too)."""
     if deterministic:
         return n * p
     if n < 0.5 or p <= 0.0:  # nothing to draw: no counter spent
         return 0.0
-    return binomial_quantile(draw(seed, replicate, day, phase, index, False), n, p)
+    return binomial_quantile(at(stream, index, False), n, p)
 
 
-@njit(cache=True)
-def casualties(seed, replicate, day, phase, index, strength, expected, deterministic) -> float:
+@njit(cache=True, error_model="numpy")
+def casualties_at(stream, index, strength, expected, deterministic) -> float:
     """Men a unit of `strength` loses when it expects to lose `expected`: each man is lost with
-    chance expected/strength (at most all of them), drawn by `binomial`; the expectation itself
-    (capped at the strength) when deterministic."""
+    chance expected/strength (at most all of them), drawn by `binomial_at`; the expectation
+    itself (capped at the strength) when deterministic."""
     if deterministic:
         return min(expected, strength)
     p = min(1.0, expected / strength) if strength > 0.0 else 0.0
-    return binomial(seed, replicate, day, phase, index, strength, p, False)
+    return binomial_at(stream, index, strength, p, False)
