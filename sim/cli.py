@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import textwrap
 from functools import wraps
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 import click
 
@@ -24,6 +28,26 @@ BAD_INPUT = {
 }
 
 
+def interrupted(message: str = "interrupted") -> NoReturn:
+    """Ctrl-C: one line and exit code 130."""
+    click.echo(f"\n{message}", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """SIGINT's handler: KeyboardInterrupt, except inside an import, where it would break the
+    import itself (an extension's initialisation fails with ImportError, or CPython 3.11 ends
+    the process by SIGINT after the interrupt was handled): there, one line and exit 130 at
+    once. Nothing is half-written by then: results are written by renaming whole files."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            sys.stderr.write("\ninterrupted\n")
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        frame = frame.f_back
+    raise KeyboardInterrupt
+
+
 def _bad_input(exc: BaseException) -> bool:
     return any(f"{c.__module__}.{c.__qualname__}" in BAD_INPUT for c in type(exc).__mro__)
 
@@ -37,8 +61,7 @@ def bad_input_exits(func):
         try:
             return func(*args, **kwargs)
         except KeyboardInterrupt:
-            click.echo("\ninterrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            interrupted()
         except Exception as exc:
             if not _bad_input(exc):
                 raise
@@ -52,6 +75,10 @@ class Salient(click.Group):
     """The `sim` group; it keeps the words of the command line, so that a hint can repeat
     them (e.g. how to resume an interrupted run)."""
 
+    def main(self, *args, **kwargs):
+        signal.signal(signal.SIGINT, _ctrl_c)
+        return super().main(*args, **kwargs)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["argv"] = list(args)
         return super().parse_args(ctx, args)
@@ -60,8 +87,7 @@ class Salient(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # before a command's own handler (click says "Aborted!")
-            click.echo("\ninterrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            interrupted()
 
 
 def _command_line(drop: tuple[str, ...] = ()) -> str:
@@ -213,8 +239,7 @@ def run(
         )  # fmt: skip
     except KeyboardInterrupt:
         again = _command_line(drop=("--fresh",))
-        click.echo(f"\ninterrupted: finished runs are kept; to resume, run: {again}", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        interrupted(f"interrupted: finished runs are kept; to resume, run: {again}")
     if not outcome.ran:
         made = " and ".join(outcome.store.engines())
         click.echo(

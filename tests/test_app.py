@@ -494,13 +494,17 @@ def test_each_lesson_in_the_app_on_a_projector(servers, clean_log, scenario):
 
 def _walk(page: Page, scenario: Path, sliders: dict[str, float]) -> dict[str, str]:
     """One step of a lesson in the app: the scenario's values, the step's sliders, Reset,
-    Run; the table the app then shows."""
+    Run; the table the app then shows. Run is pressed once the page says the run on screen
+    was built with the step's settings: the server may still be drawing the last step's
+    table when the sliders are typed, and a Run of the previous settings must not pass."""
     _button(page, "Scenario's values").click()
     labels = app.controls(app.load(scenario))
     for key, value in sliders.items():
         _type(page, labels[key]["label"], value)
     _button(page, "Reset").click()
     page.get_by_text("Settings changed", exact=False).wait_for(state="detached", timeout=30_000)
+    built = app.settings_text(app.ClassroomModel(str(scenario), **sliders))
+    expect(page.get_by_text(built, exact=True)).to_be_visible(timeout=30_000)
     return _monte_carlo(page)
 
 

@@ -253,14 +253,16 @@ def test_rerun_with_another_chunk_neither_duplicates_nor_loses_runs(tmp_path):
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_keeps_finished_tasks_and_the_rerun_completes(tmp_path, workers):
     """Ctrl-C in the middle of the compiled engine: one line, exit 130, parts kept, and the
-    hint repeats the command without --fresh (which would throw the parts away)."""
+    hint repeats the command without --fresh (which would throw the parts away). The run is
+    200 chunks long so that it is still going when the signal lands after the first part,
+    however fast the engine gets."""
     import signal
     import time
 
     exe = str(Path(sys.executable).with_name("sim"))
     args = [
-        exe, "run", str(CLASSROOM), "--replicates", "400", "--chunk", "20", "--quiet", "--out",
-        str(tmp_path), "--workers", workers,
+        exe, "run", str(CLASSROOM), "--replicates", "2000", "--chunk", "10", "--set", "days=30",
+        "--quiet", "--out", str(tmp_path), "--workers", workers,
     ]  # fmt: skip
     proc = subprocess.Popen([*args, "--fresh"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -278,15 +280,16 @@ def test_ctrl_c_keeps_finished_tasks_and_the_rerun_completes(tmp_path, workers):
     from sim.experiment.store import ResultsDir
 
     counts = ResultsDir(folder).series(["point", "replicate", "day"]).groupby("replicate").size()
-    assert sorted(counts.index) == list(range(400)) and (counts == 120).all()
+    assert sorted(counts.index) == list(range(2000)) and (counts == 30).all()
 
 
 def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path):
     import signal
     import time
 
+    args = [sys.executable, "-m", "sim.cli", "run", str(CLASSROOM), "--out", str(tmp_path)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "run", str(CLASSROOM), "--out", str(tmp_path)],
+        [*args, "--replicates", "20000"],  # still loading or running when the signal lands
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -347,6 +350,23 @@ def test_runs_made_with_set_or_label_are_named_by_it(tmp_path):
     report = sim("report", str(folder))
     assert report.exit_code == 0, report.output
     assert "Red pushes harder" in (folder / "report.html").read_text()
+
+
+def test_a_batch_run_on_a_warm_cache_does_not_announce_a_compile(monkeypatch):
+    """Only what the batch engine calls from Python counts: the reference engine's dilation,
+    never compiled by a batch-only process, used to make every `sim run` say "compiling"."""
+    from sim.experiment.execute import compile_checked, warm_up
+    from sim.model import fields, kernels
+    from sim.scenario.load import load
+
+    warm_up(compile_checked(load(CLASSROOM)), "batch")  # on disk from here on
+    assert kernels.on_disk()
+    cache = fields.dilate_map._cache._cache_file
+    monkeypatch.setattr(cache, "_load_index", lambda: {})  # as if never compiled
+    assert kernels.on_disk()
+    cache = kernels.movement._cache._cache_file
+    monkeypatch.setattr(cache, "_load_index", lambda: {})
+    assert not kernels.on_disk()
 
 
 def test_the_default_runs_small_work_in_this_process_and_says_when_it_compiles(

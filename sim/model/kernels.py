@@ -843,19 +843,20 @@ def side_sums(values, which, side):
 
 def on_disk() -> bool:
     """Whether numba holds machine code on disk, for this source, for every compiled function
-    of the engines (these kernels, the shared fields and the draws): if not, the first run
-    compiles them. Reads numba's cache index, a private API: when it cannot tell, says so."""
+    the batch engine calls from Python (these kernels and fields.front_map): if not, its first
+    run compiles them. What they call (the other fields, the draws) is compiled into them, and
+    what only the reference engine calls does not count. Reads numba's cache index, a private
+    API: when it cannot tell, says so."""
     from numba.core.registry import CPUDispatcher
 
     from sim.model import fields
 
+    entry = [f for f in vars(sys.modules[__name__]).values() if isinstance(f, CPUDispatcher)]
     try:
         return all(
             f._cache._cache_file._load_index()
-            for module in (fields, rng, sys.modules[__name__])
-            for f in vars(module).values()
-            if isinstance(f, CPUDispatcher)
-            and f.__module__ == module.__name__
+            for f in (*entry, fields.front_map)
+            if f.__module__ in (__name__, fields.__name__)
             and f.targetoptions.get("inline") != "always"  # compiled into their callers
         )
     except (AttributeError, OSError):
