@@ -105,6 +105,18 @@ def test_intelligence_one_sees_everything_in_sensor_range_and_nothing_beyond(eng
     assert e.detected == {0, 1, 2}  # (2,4) is 4 cells away: beyond 3
 
 
+def test_sensor_reach_is_exact_across_the_columns_of_a_wide_map(engine):
+    # The batch engine paints reaches as 64-column words: reaches crossing columns 63/64 and
+    # 127/128 and one ending at the last column (139) must be neither cut nor spilled.
+    kinds = {"inf": {"firepower": 0.01, "speed_km": 0, "sensor_km": 6.0}}  # 3 cells
+    owner = ["A" * 62 + "D" * 70 + "A" * 8] * 3
+    units = [("A", 1, 61, 500), ("A", 1, 132, 500), ("A", 2, 139, 500), ("D", 1, 64, 500),
+             ("D", 2, 65, 500), ("D", 1, 129, 500), ("D", 1, 128, 500)]  # fmt: skip
+    e = Engine(engine, tiny(owner, units, attacker_kinds=kinds, attacker_intelligence=1.0))
+    e.phases("arrivals", "sensing")
+    assert e.detected == {3, 5}  # 3 cells from an attacker; (2,65) and (1,128) are 4
+
+
 def test_detection_rate_follows_intelligence():
     w = sensing_world(0.3, deterministic=False)
     from sim.model import batch

@@ -111,38 +111,50 @@ def replacements(strength, present, side, strength0, men, seed, reps, day, deter
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _paint(marks, stamp, cell, radius, h, w):
-    """Mark the cells within Chebyshev `radius` of `cell` with `stamp`."""
+def _paint(rows, cell, radius, h, w, words):
+    """Mark the cells within Chebyshev `radius` of `cell` on a map of row bit masks (`words`
+    uint64 per row, bit j % 64 of word j // 64 for column j): one OR per row and word."""
     i, j = divmod(cell, w)
-    for ii in range(max(i - radius, 0), min(i + radius, h - 1) + 1):
-        for jj in range(max(j - radius, 0), min(j + radius, w - 1) + 1):
-            marks[ii * w + jj] = stamp
+    lo, hi = max(j - radius, 0), min(j + radius, w - 1)
+    for k in range(lo // 64, hi // 64 + 1):
+        a, b = max(lo, 64 * k) - 64 * k, min(hi, 64 * k + 63) - 64 * k
+        bits = (np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(63 - (b - a))) << np.uint64(a)
+        for ii in range(max(i - radius, 0), min(i + radius, h - 1) + 1):
+            rows[ii * words + k] |= bits
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _marked(rows, cell, w, words) -> bool:
+    i, j = divmod(cell, w)
+    return (rows[i * words + j // 64] >> np.uint64(j % 64)) & np.uint64(1) != 0
 
 
 @njit(cache=True, error_model="numpy")
 def sensing(pos, present, side, sensor, intelligence, seed, reps, day, deterministic, h, w):
     """2. Each side sees the enemy units next to its own, and those within any of its
-    units' sensor range with probability = its intelligence today. Returns (R, U) detected."""
+    units' sensor range with probability = its intelligence today. Returns (R, U) detected.
+    Both reaches are painted as row bit masks: a unit's square is one OR per row."""
     n_rep, n_slot = pos.shape
-    near = np.zeros(h * w, np.int64)  # cells stamped by the current (replicate, side)
-    cover = np.zeros(h * w, np.int64)
+    words = (w + 63) // 64
+    near = np.zeros(h * words, np.uint64)  # within 1 of a unit of the side
+    cover = np.zeros(h * words, np.uint64)  # within a unit's sensor range
     detected = np.zeros((n_rep, n_slot), np.bool_)
-    stamp = 0
     for r in range(n_rep):
         stream = rng.stream(seed, reps[r], day, rng.SENSE)
         for s in (ATTACKER, DEFENDER):
-            stamp += 1
+            near[:] = 0
+            cover[:] = 0
             for u in range(n_slot):
                 if present[r, u] and side[u] == s:
-                    _paint(near, stamp, pos[r, u], 1, h, w)
-                    _paint(cover, stamp, pos[r, u], sensor[u], h, w)
+                    _paint(near, pos[r, u], 1, h, w, words)
+                    _paint(cover, pos[r, u], sensor[u], h, w, words)
             for v in range(n_slot):
                 if not present[r, v] or side[v] == s:
                     continue
                 c = pos[r, v]
-                if near[c] == stamp:
+                if _marked(near, c, w, words):
                     detected[r, v] = True
-                elif cover[c] == stamp:
+                elif _marked(cover, c, w, words):
                     detected[r, v] = rng.at(stream, v, deterministic) < intelligence[s]
     return detected
 
