@@ -41,7 +41,10 @@ def random_scenarios(draw) -> dict:
             "intelligence": schedule(),
             "drone_range_km": schedule(0, 8),
             "replacements": draw(st.sampled_from([0.0, 20.0])),
-            "kinds": {"inf": KIND, "art": ARTILLERY},
+            "kinds": {
+                "inf": {**KIND, "speed_km": draw(st.sampled_from([2.0, 4.0, 6.0]))},
+                "art": ARTILLERY,
+            },
             "units": [
                 {
                     "kind": "inf",
@@ -91,6 +94,7 @@ def random_scenarios(draw) -> dict:
             "support": draw(st.floats(0, 0.5)),
             "withdraw_cohesion": draw(st.floats(0, 0.4)),
             "min_strength": draw(st.sampled_from([0.0, 50.0, 150.0])),
+            "pursuit": draw(st.booleans()),
         },
         "sides": {"attacker": attacker, "defender": side("Blue", draw(st.integers(2, 6)))},
     }

@@ -15,7 +15,8 @@ from sim.model import batch, reference
 from sim.model.world import compile_world
 from sim.scenario.load import Source, load, validate
 
-SCENARIOS = sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.yaml"))
+SCENARIOS_DIR = Path(__file__).parent.parent / "scenarios"
+SCENARIOS = sorted(SCENARIOS_DIR.glob("*.yaml"))
 
 
 @pytest.fixture(scope="module", params=SCENARIOS, ids=lambda p: p.stem)
@@ -32,6 +33,21 @@ def test_engines_identical_on_shipped_scenarios(shipped):
     ref = reference.run(shipped, seeds, trace=True)
     fast = batch.run(shipped, seeds, trace=True)
     assert_same_run(ref, fast)
+
+
+def test_engines_identical_with_pursuit_on_kursk():
+    # Pursuit is off in the shipped scenarios; Kursk's mobile units (2 cells a day) use it.
+    world = compile_world(load(SCENARIOS_DIR / "kursk_2024.yaml", ["rules.pursuit=true"]))
+    seeds = range(8)
+    ref = reference.run(world, seeds, trace=True)
+    fast = batch.run(world, seeds, trace=True)
+    assert_same_run(ref, fast)
+    assert not np.array_equal(
+        fast.series["territory"],
+        batch.run(compile_world(load(SCENARIOS_DIR / "kursk_2024.yaml")), seeds).series[
+            "territory"
+        ],
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

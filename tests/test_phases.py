@@ -372,6 +372,44 @@ def test_defender_retreats_to_free_supplied_neighbour(engine):
     assert s["pos"][1] == 2 * 4 + 1
 
 
+# ---- 5b. pursuit ---------------------------------------------------------------------------
+FAST = {"inf": {"firepower": 0.0, "speed_km": 6.0}}  # 3 cells a day at 2 km
+LINE = [("A", 0, 2, 500), ("A", 1, 2, 500), ("A", 2, 2, 500)]  # across the whole front
+
+
+def pursuit_world(pursuit: bool, units, **rules):
+    # Attacker ground in columns 0-2, the defender's from 3 to 11; the attacker may take all.
+    return tiny(
+        ["AAA" + "D" * 9] * 3, units, homeland=["A" * 12] * 3, attacker_tempo=1.0,
+        attacker_kinds=FAST, rules={"ground_defence": 0.0, "pursuit": pursuit, **rules},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("pursuit, columns", [(True, [5, 8, 11]), (False, [3, 4, 5])])
+def test_a_broken_front_gives_way_at_the_attackers_speed(engine, pursuit, columns):
+    # No defenders left: each assault takes the cell ahead, and pursuit the next two (speed
+    # 3) straight on; without pursuit, one cell a day.
+    e = Engine(engine, pursuit_world(pursuit, LINE))
+    reached, held = [], []
+    for _ in columns:
+        e.step()
+        reached.append(sorted(set((e.state()["pos"] % 12).tolist())))
+        held.append(e.series("territory")[-1])
+    assert reached == [[c] for c in columns]
+    assert held == [4.0 * 3 * (11 - c) for c in columns]  # km², 4 km² a cell
+
+
+def test_pursuit_stops_short_of_defended_ground(engine):
+    # A strong defender at (1,6) supports its neighbours (support 0.5): the cells of column 5
+    # next to it hold (p ≈ 0.03 < the deterministic draw 0.5), so the line stops at column 4.
+    e = Engine(engine, pursuit_world(True, [*LINE, ("D", 1, 6, 2000)], support=0.5))
+    e.phases("arrivals", "sensing", "supply", "fires", "assault", "pursuit")
+    assert (e.state()["pos"][:3] % 12).tolist() == [4, 4, 4]
+    e = Engine(engine, pursuit_world(True, LINE, support=0.5))
+    e.phases("arrivals", "sensing", "supply", "fires", "assault", "pursuit")
+    assert (e.state()["pos"][:3] % 12).tolist() == [5, 5, 5]
+
+
 # ---- 6. movement ---------------------------------------------------------------------------
 def test_attacker_closes_on_nearest_enemy_ground(engine):
     owner = ["AAAAA", "AAAAA", "AAAAA", "DDDDD"]

@@ -174,7 +174,8 @@ class Batch:
             [r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio,
              r.retreat_shock, w.breakout, r.overrun_loss]
         )  # fmt: skip
-        self.engaged, self.assaulted, lost = kernels.assault(
+        self.came_from = self.pos.copy()
+        self.engaged, self.assaulted, lost, self.advanced = kernels.assault(
             self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
             w.defence, w.firepower, w.attack, self.fed, w.side, self.objective, self.nbr,
             self.window, self.cover, rules.warning(r.warning_bonus, w.intelligence[:, self.day]),
@@ -182,6 +183,18 @@ class Batch:
             self.h, self.wd, self.lost, self.losses,
         )  # fmt: skip
         self.remove(lost)
+
+    def pursuit(self) -> None:
+        w, r = self.w, self.w.rules
+        if not r.pursuit or not self.advanced.any():
+            return
+        kernels.pursuit(
+            self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
+            w.defence, w.attack, self.advanced, self.came_from, w.side, w.speed, self.objective,
+            self.window, self.cover, rules.warning(r.warning_bonus, w.intelligence[:, self.day]),
+            np.array([r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio]),
+            w.seed, self.reps, self.day, w.deterministic, self.h, self.wd,
+        )  # fmt: skip
 
     def movement(self) -> None:
         w = self.w

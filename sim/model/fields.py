@@ -63,6 +63,27 @@ def moore_sum_at(flat, cell, table):
     return out
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _flat(i, j, h, w):
+    return i * w + j if 0 <= i < h and 0 <= j < w else -1
+
+
+@njit(cache=True, error_model="numpy")
+def ahead(came_from, here, h, w):
+    """The three cells ahead of a unit that stepped from `came_from` to the neighbouring
+    `here`: straight on, then the two beside it (lower flat index first); -1 off the map."""
+    pi, pj = divmod(came_from, w)
+    i, j = divmod(here, w)
+    dy, dx = (i > pi) - (i < pi), (j > pj) - (j < pj)
+    if dy != 0 and dx != 0:
+        a, b = (i, j + dx), (i + dy, j)
+    else:  # the two cells beside the straight one, across the direction of the step
+        a, b = (i + dy - abs(dx), j + dx - abs(dy)), (i + dy + abs(dx), j + dx + abs(dy))
+    if a > b:
+        a, b = b, a
+    return _flat(i + dy, j + dx, h, w), _flat(a[0], a[1], h, w), _flat(b[0], b[1], h, w)
+
+
 def _window(n: int, d: int) -> tuple[slice, slice]:
     """Target and source slices along one axis so that target[i] = source[i + d]."""
     if d >= 0:

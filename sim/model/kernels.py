@@ -17,6 +17,7 @@ from numba import njit
 from sim.model import rng, rules
 from sim.model.fields import (
     NEIGHBOURS,
+    ahead,
     distance_at,
     flood,
     moore_sum_at,
@@ -390,7 +391,8 @@ def assault(
     breakthrough ratio, retreat shock, breakout reach in cells, overrun loss). Moves units,
     flips captured cells and draws the men lost to fire (ASSAULT_LOSS) and in breakouts
     (BREAKOUT_LOSS), adding them to `lost_` and `losses`; returns who was engaged, who
-    assaulted, and who was overrun with nowhere to go (lost, to be removed)."""
+    assaulted, who was overrun with nowhere to go (lost, to be removed) and who advanced into
+    a captured cell."""
     n_rep, n_slot = pos.shape
     cells = len(cover)
     assault_cohesion, support, ground, ratio, shock = r_[0], r_[1], r_[2], r_[3], r_[4]
@@ -402,6 +404,7 @@ def assault(
     engaged = np.zeros((n_rep, n_slot), np.bool_)
     assaulted = np.zeros((n_rep, n_slot), np.bool_)
     lost = np.zeros((n_rep, n_slot), np.bool_)
+    advanced = np.zeros((n_rep, n_slot), np.bool_)
     occ = np.full(cells, -1, np.int64)
     held = np.zeros((2, cells))
     attack = np.zeros(cells)
@@ -530,6 +533,7 @@ def assault(
             if falls[i] and not ousted[u] and mark[c] == CAPTURED:
                 mark[c] = 0
                 pos[r, u] = c
+                advanced[r, u] = True
         # The men lost to fire, then in breakouts, drawn and applied in slot order.
         for phase in (rng.ASSAULT_LOSS, rng.BREAKOUT_LOSS):
             stream = rng.stream(seed, reps[r], day, phase)
@@ -556,7 +560,7 @@ def assault(
             if ousted[u]:
                 mark[pos[r, u]], ousted[u] = 0, False  # where it fell back to (TAKEN)
             fights[u], incoming[u], loss[u], broke[u] = 0, 0.0, 0.0, False
-    return engaged, assaulted, lost
+    return engaged, assaulted, lost, advanced
 
 
 @njit(cache=True, error_model="numpy")
@@ -574,6 +578,62 @@ def breakout_cell(own, occ, mark, fed, s, here, reach, h, w) -> int:
                 if own[c] == s and occ[c] < 0 and mark[c] != TAKEN and fed[c]:
                     return c
     return -1
+
+
+@njit(cache=True, error_model="numpy")
+def pursuit(
+    owner, pos, present, strength, cohesion, supply, defence, attack_, advanced, came_from,
+    side, speed, objective, window, cover, warn, r_, seed, reps, day, deterministic, h, w,
+):  # fmt: skip
+    """5b. Units that advanced into a captured cell today (from `came_from`) press on, in slot
+    order, one cell at a time up to their speed (the reference engine's `pursuit`), in place:
+    into the least defended of the three cells ahead (fields.ahead) that they may take and no
+    unit stands on — ground defence plus the support of the enemy units around it, their
+    power (`held`) as at the start of the phase — which falls if draw(PURSUIT, step × slots +
+    slot) < the capture chance of the unit's attack; the first cell that holds stops it.
+    `r_` = (assault cohesion, support, ground defence, ratio)."""
+    n_rep, n_slot = pos.shape
+    assault_cohesion, support, ground, ratio = r_[0], r_[1], r_[2], r_[3]
+    occ = np.full(len(cover), -1, np.int64)
+    held = np.zeros((2, len(cover)))
+    for r in range(n_rep):
+        if not advanced[r].any():
+            continue
+        own = owner[r]
+        stream = rng.stream(seed, reps[r], day, rng.PURSUIT)
+        for u in range(n_slot):
+            if present[r, u]:
+                occ[pos[r, u]] = u
+                eff = _effectiveness(cohesion[r, u], supply[r, u])
+                held[side[u], pos[r, u]] = strength[r, u] * eff * defence[u]
+        for u in range(n_slot):
+            if not advanced[r, u] or cohesion[r, u] < assault_cohesion:
+                continue
+            s, last = side[u], came_from[r, u]
+            for k in range(1, speed[u]):
+                here = pos[r, u]
+                best, best_def = -1, np.inf
+                for n in ahead(last, here, h, w):
+                    if n < 0 or occ[n] >= 0 or own[n] == s or not objective[s, n]:
+                        continue
+                    around = moore_sum_at(held[1 - s], n, window)
+                    d = _defence(0.0, around, cover[n], warn[1 - s], support, ground)
+                    if d < best_def:
+                        best, best_def = n, d
+                if best < 0:
+                    break
+                strike = attack_[u] * strength[r, u] * _effectiveness(cohesion[r, u], supply[r, u])
+                p = _capture_probability(strike, best_def, ratio)
+                if not rng.at(stream, k * n_slot + u, deterministic) < p:
+                    break
+                own[best] = s
+                held[s, best], held[s, here] = held[s, here], 0.0
+                occ[best], occ[here] = u, -1
+                pos[r, u], last = best, here
+        for u in range(n_slot):  # clear this replicate's scratch
+            if present[r, u]:
+                occ[pos[r, u]] = -1
+                held[side[u], pos[r, u]] = 0.0
 
 
 @njit(cache=True, error_model="numpy")

@@ -57,6 +57,7 @@ class Day:
     lost: dict[int, float] = field(default_factory=dict)  # men lost today by slot
     assaulted: set[int] = field(default_factory=set)
     engaged: set[int] = field(default_factory=set)  # in an assault's fire, either way
+    advanced: dict[int, int] = field(default_factory=dict)  # slot → the cell it advanced from
     events: list[tuple[int, str, int]] = field(default_factory=list)
 
 
@@ -382,8 +383,52 @@ class SalientModel(mesa.Model):
         for cell in captured:  # the first assailant that still holds its own cell moves in
             for slot in sorted(target):
                 if target[slot] == cell and slot not in ousted:
+                    self.today.advanced[slot] = self.units[slot].flat
                     self.units[slot].cell = self.cell_at(cell)
                     break
+
+    def pursuit(self) -> None:
+        """5b. With `rules.pursuit`, each unit that advanced into a captured cell today (slot
+        order) presses on, one cell at a time up to its speed: into the least defended of the
+        three cells ahead (fields.ahead; ground defence and the support of the enemy units
+        around it, their power as at the start of the phase) that it may take and no unit
+        stands on, which falls with the capture chance of the unit's attack; the first cell
+        that holds stops it."""
+        w, r = self.world, self.world.rules
+        if not r.pursuit or not self.today.advanced:
+            return
+        warn = [rules.warning(r.warning_bonus, float(w.intelligence[s, self.day])) for s in (0, 1)]
+        held = np.zeros((2, self.height * self.width))
+        for u in self.present():
+            held[u.side, u.flat] = u.strength * u.eff * float(w.defence[u.slot])
+        occ = self.occupied()
+        window = fields.window_table(w.shape)
+        for slot, came_from in sorted(self.today.advanced.items()):
+            u = self.units[slot]
+            if u.cohesion < r.assault_cohesion:
+                continue
+            for k in range(1, int(w.speed[slot])):
+                best, best_def = None, np.inf
+                for n in fields.ahead(came_from, u.flat, self.height, self.width):
+                    if n < 0 or n in occ or not self.takeable(u.side, n):
+                        continue
+                    d = rules.defence(
+                        0.0, fields.moore_sum_at(held[1 - u.side], n, window),
+                        float(w.cover.flat[n]), warn[1 - u.side], r.support, r.ground_defence,
+                    )  # fmt: skip
+                    if d < best_def:
+                        best, best_def = n, d
+                if best is None:
+                    break
+                strike = float(w.attack[slot]) * u.strength * u.eff
+                p = float(rules.capture_probability(strike, best_def, r.breakthrough_ratio))
+                if not self.draw(rng.PURSUIT, k * w.n_units + slot) < p:
+                    break
+                self.owner.flat[best] = u.side
+                held[u.side, best], held[u.side, u.flat] = held[u.side, u.flat], 0.0
+                occ[best] = occ.pop(u.flat)
+                came_from = u.flat
+                u.cell = self.cell_at(best)
 
     def _defence(self, warn: list[float]) -> np.ndarray:
         """Defence of every cell for the side holding it (rules.defence_field)."""

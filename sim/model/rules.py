@@ -12,7 +12,10 @@ import numpy as np
 from sim.model.fields import moore_sum
 
 # The day, in order: each phase reads the state the previous one left (docs/model.md, §3).
-PHASES = ("arrivals", "sensing", "supply", "fires", "assault", "movement", "recovery", "record")
+PHASES = (
+    "arrivals", "sensing", "supply", "fires", "assault", "pursuit", "movement", "recovery",
+    "record",
+)  # fmt: skip
 
 
 def effectiveness(cohesion, supply):

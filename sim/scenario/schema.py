@@ -330,6 +330,11 @@ class Rules(Strict):
     overrun_loss: Fraction = Field(
         0.5, description="Share of its men a unit loses breaking out (drawn: captured, scattered)."
     )
+    pursuit: bool = Field(
+        False,
+        description="A unit that takes a cell presses on through empty enemy ground up to its "
+        "speed, each cell falling with its capture chance (off: one cell per capture a day).",
+    )
     area_density: float = Field(
         500.0,
         gt=0,
