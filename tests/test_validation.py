@@ -49,3 +49,13 @@ def test_iwo_jima_follows_the_record_and_falls_on_time():
 def test_kursk_fits_its_window():
     c = v.kursk(100)
     assert c.observations >= 20 and c.window_rmse < 120
+
+
+def test_a_broken_front_gives_way_at_the_attackers_speed_and_a_held_one_grinds():
+    table = v.front(runs=100).set_index(["front", "pursuit"])
+    rate = table["cells/day, days 1–5"]
+    speed = float(table["speed"].iloc[0])
+    assert rate["broken", True] == pytest.approx(speed, rel=0.05)
+    assert rate["broken", False] == pytest.approx(1.0, rel=0.05)
+    assert rate["held", True] < rate["broken", True] / 5
+    assert rate["held", False] <= rate["held", True]

@@ -256,3 +256,26 @@ def culmination(tempos=(0.1, 0.2, 0.3, 0.45, 0.6, 0.8), runs: int = 200) -> pd.D
             row[label] = float(batch.run(w, list(range(runs))).series["territory"][:, -1].mean())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def front(runs: int = 200) -> pd.DataFrame:
+    """How fast a straight front gives way (`scenarios/validation/front.yaml`), held and broken
+    (its defenders removed), with pursuit and without: the mean depth lost, in cells a day,
+    over the first 5 and the 20 days, beside the attackers' speed."""
+    rows = []
+    for case, extra in (("held", ()), ("broken", ("sides.defender.units=[]",))):
+        for pursuit in (False, True):
+            w = world("front", (*extra, f"rules.pursuit={str(pursuit).lower()}"))
+            territory = batch.run(w, list(range(runs))).series["territory"]
+            held = ((w.owner == 1) & w.territory_cells).sum() * w.cell_area  # on day 0
+            depth = (held - territory) / w.cell_area / w.shape[0]  # cells, over all rows
+            rows.append(
+                {
+                    "front": case,
+                    "pursuit": pursuit,
+                    "cells/day, days 1–5": float(depth[:, 4].mean() / 5),
+                    "cells/day, days 1–20": float(depth[:, 19].mean() / 20),
+                    "speed": float(w.speed[w.side == 0].max()),
+                }
+            )
+    return pd.DataFrame(rows)
