@@ -40,6 +40,7 @@ def random_scenarios(draw) -> dict:
             "tempo": schedule(),
             "intelligence": schedule(),
             "drone_range_km": schedule(0, 8),
+            "drone_effort": draw(st.sampled_from([0.0, 0.0, 30.0])),
             "replacements": draw(st.sampled_from([0.0, 20.0])),
             "kinds": {
                 "inf": {**KIND, "speed_km": draw(st.sampled_from([2.0, 4.0, 6.0]))},
@@ -95,6 +96,7 @@ def random_scenarios(draw) -> dict:
             "withdraw_cohesion": draw(st.floats(0, 0.4)),
             "min_strength": draw(st.sampled_from([0.0, 50.0, 150.0])),
             "pursuit": draw(st.booleans()),
+            "drone_supply": draw(st.sampled_from([0.0, 0.3])),
         },
         "sides": {"attacker": attacker, "defender": side("Blue", draw(st.integers(2, 6)))},
     }

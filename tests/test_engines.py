@@ -35,19 +35,26 @@ def test_engines_identical_on_shipped_scenarios(shipped):
     assert_same_run(ref, fast)
 
 
-def test_engines_identical_with_pursuit_on_kursk():
-    # Pursuit is off in the shipped scenarios; Kursk's mobile units (2 cells a day) use it.
-    world = compile_world(load(SCENARIOS_DIR / "kursk_2024.yaml", ["rules.pursuit=true"]))
+@pytest.mark.parametrize(
+    "rules",
+    [
+        ["rules.pursuit=true"],
+        ["sides.attacker.drone_effort=60", "sides.defender.drone_effort=30",
+         "rules.drone_supply=0.05"],
+    ],
+    ids=["pursuit", "drones"],
+)  # fmt: skip
+def test_engines_identical_on_kursk_with_the_rules_it_does_not_use(rules):
+    # Pursuit, drone strikes and drone supply losses are off in the shipped scenarios; on
+    # Kursk they act (its mobile units move 2 cells a day, its drones reach 4-12 km).
+    path = SCENARIOS_DIR / "kursk_2024.yaml"
+    world = compile_world(load(path, rules))
     seeds = range(8)
     ref = reference.run(world, seeds, trace=True)
     fast = batch.run(world, seeds, trace=True)
     assert_same_run(ref, fast)
-    assert not np.array_equal(
-        fast.series["territory"],
-        batch.run(compile_world(load(SCENARIOS_DIR / "kursk_2024.yaml")), seeds).series[
-            "territory"
-        ],
-    )
+    plain = batch.run(compile_world(load(path)), seeds)
+    assert not np.array_equal(fast.series["territory"], plain.series["territory"])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

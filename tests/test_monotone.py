@@ -65,3 +65,18 @@ def test_more_attacker_fire_intensity_raises_both_sides_losses():
     low, high = losses(0.1), losses(0.4)
     assert high[1] > low[1] + 200  # the defender loses more
     assert high[0] > low[0]  # and so does the attacker
+
+
+def test_more_attacker_drone_effort_leaves_less_territory():
+    assert held("sides.attacker.drone_effort=15") < held("sides.attacker.drone_effort=0") - 5
+
+
+@pytest.mark.parametrize("near, far", [(0, 2), (2, 8)])
+def test_longer_attacker_drone_reach_leaves_less_territory(near, far):
+    """With strikes and supply losses on, a longer reach exposes more defenders. Beyond the
+    front line the classroom's small salient has few units left to expose: 2 → 8 km moves
+    the curve by about a km² (docs/model.md, section 7.2b)."""
+    drones = ("sides.attacker.drone_effort=15", "rules.drone_supply=0.3")
+    assert held(*drones, f"sides.attacker.drone_range_km={far}") < held(
+        *drones, f"sides.attacker.drone_range_km={near}"
+    )

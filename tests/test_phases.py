@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from worlds import Engine, tiny
 
+from sim.model import fields
+
 ENGINES = ("reference", "batch")
 
 # A 3×5 map: the attacker holds the top row and the left column of the rest, the defender
@@ -128,6 +130,60 @@ def test_detection_rate_follows_intelligence():
     rate = b.detected[:, 2].mean()
     assert abs(rate - 0.3) < 0.03
     assert b.detected[:, 1].all() and not b.detected[:, 3].any()
+
+
+# ---- 2b. drones ----------------------------------------------------------------------------
+def drone_world(intel: float = 1.0, **rules):
+    # A holds columns 0-2 of 5 rows and flies 4 km (2 cells: its reach is columns 3-4); D's
+    # units stand in the middle row 1, 2 and 3 cells from A's ground; D's sources are its map
+    # edge (rows 0 and 4, column 9).
+    return tiny(
+        ["AAA" + "D" * 7] * 5,
+        [("A", 2, 1, 500), ("D", 2, 3, 600), ("D", 2, 4, 300), ("D", 2, 5, 500)],
+        attacker_drone_range_km=4.0, attacker_drone_effort=90.0, attacker_intelligence=intel,
+        rules=rules,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("intel, hits", [(1.0, [60, 30]), (0.0, [30, 15])])
+def test_drone_strikes_share_the_effort_among_units_in_reach_by_their_men(engine, intel, hits):
+    e = Engine(engine, drone_world(intel))
+    e.phases("arrivals", "sensing", "drones")
+    assert e.state()["strength"].tolist() == [500, 600 - hits[0], 300 - hits[1], 500]
+    losses = e.m.losses[0] if engine == "batch" else e.m.losses
+    assert list(losses) == [0, sum(hits)]
+
+
+def test_drones_take_a_share_of_deliveries_on_each_cell_of_route_in_their_reach(engine):
+    # 10 % a km, 19 % a 2-km cell: the least exposed route to (2,3) crosses 2 cells of reach
+    # (from row 0's column 5, through (1,4)), to (2,4) one, to (2,5) none. Supply settles on
+    # its target at once (decay 1); A's own reach is 0 (it has no drones): A is untouched.
+    e = Engine(engine, drone_world(drone_supply=0.1, supply_decay=1.0))
+    e.phases("arrivals", "sensing", "drones", "supply")
+    assert e.state()["supply"].tolist() == pytest.approx([1.0, 0.81**2, 0.81, 1.0], abs=1e-12)
+
+
+def test_without_drone_effort_or_drone_supply_drones_change_nothing(engine):
+    quiet = tiny(["AAA" + "D" * 7] * 3, [("A", 1, 1, 500), ("D", 1, 3, 600)],
+                 attacker_drone_range_km=4.0)  # fmt: skip
+    e = Engine(engine, quiet)
+    e.phases("arrivals", "sensing", "drones", "supply")
+    assert e.state()["strength"].tolist() == [500, 600]
+    assert e.state()["supply"].tolist() == [1.0, 1.0]
+
+
+def test_route_exposure_counts_the_fewest_exposed_cells_from_a_source():
+    mask = np.ones((3, 6), bool)
+    mask[1, 3] = False
+    seeds = np.zeros((3, 6), bool)
+    seeds[:, 0] = True
+    exposed = np.zeros((3, 6), bool)
+    exposed[:, 2] = exposed[0, 4] = True
+    assert fields.route_exposure(mask, seeds, exposed).tolist() == [
+        [0, 0, 1, 1, 2, 1],
+        [0, 0, 1, -1, 1, 1],
+        [0, 0, 1, 1, 1, 1],
+    ]
 
 
 # ---- 3. supply -----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class Batch:
         self.supply_level = np.ones((r, u))
         self.cut_off = np.zeros((r, u), bool)
         self.losses = np.zeros((r, 2))
+        self.exposure = np.zeros((r, u), np.int64)  # cells of its supply route in drone reach
         self.firers = np.flatnonzero((w.fires > 0) & (w.fires_range >= 1))
         self.fed = np.zeros((2, r, self.cells), bool)
         self.road_net = np.zeros((2, r, self.cells), bool)
@@ -124,6 +125,18 @@ class Batch:
             self.reps, self.day, w.deterministic, self.h, self.wd,
         )  # fmt: skip
 
+    def drones(self) -> None:
+        w = self.w
+        effort = w.drone_effort[:, self.day]
+        if not effort.any() and w.drone_loss == 0:
+            return
+        self.exposure = kernels.drones(
+            self.owner, self.pos, self.present, self.strength, w.side,
+            w.drone_range[:, self.day].astype(np.int64), effort, w.intelligence[:, self.day],
+            w.drone_loss > 0, w.sources(self.day), self.land, self.nbr, self.h, self.wd,
+            self.lost, self.losses, w.seed, self.reps, self.day, w.deterministic,
+        )  # fmt: skip
+
     def networks(self) -> None:
         """Each side's supply reach and open road net, updated from the cells that changed
         since the last day (computed afresh on the first day and when a drone range or a
@@ -149,6 +162,7 @@ class Batch:
         pocket = kernels.supply(
             self.pos, self.present, w.side, self.fed, self.road_net, self.nbr,
             self.supply_level, self.cut_off, r.offroad_supply, r.supply_recovery, r.supply_decay,
+            self.exposure, w.drone_loss,
         )  # fmt: skip
         self.log_mask("pocket_formed", pocket)
 
@@ -174,7 +188,7 @@ class Batch:
             [r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio,
              r.retreat_shock, w.breakout, r.overrun_loss]
         )  # fmt: skip
-        self.came_from = self.pos.copy()
+        self.came_from = self.pos.copy() if r.pursuit else self.pos  # pursuit's directions
         self.engaged, self.assaulted, lost, self.advanced = kernels.assault(
             self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
             w.defence, w.firepower, w.attack, self.fed, w.side, self.objective, self.nbr,

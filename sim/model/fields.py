@@ -106,6 +106,15 @@ def dilate(mask: np.ndarray, r: int) -> np.ndarray:
     return out.reshape(mask.shape)
 
 
+def route_exposure(mask: np.ndarray, seeds: np.ndarray, exposed: np.ndarray) -> np.ndarray:
+    """For each cell of `mask` 8-connected to a seed through `mask`: the fewest `exposed`
+    cells on any such path from a seed, both ends counted (route_exposure_map); -1 elsewhere."""
+    h, w = mask.shape
+    out = np.empty(h * w, np.int64)
+    route_exposure_map(mask.ravel(), seeds.ravel(), exposed.ravel(), neighbour_table((h, w)), out)
+    return out.reshape(h, w)
+
+
 def distance(mask: np.ndarray, cap: int) -> np.ndarray:
     """Chebyshev distance (cells) from each cell to the nearest True cell, at most `cap`
     (also where a map has no True cell at all)."""
@@ -249,6 +258,53 @@ def reach_map(mask, seeds, nbr, links, out, stack):
             stack[top] = c
             top += 1
     flood(mask, True, nbr, links, out, stack, top)
+
+
+@njit(cache=True, error_model="numpy")
+def route_exposure_map(mask, seeds, exposed, nbr, out):
+    """out = for each cell of `mask` reachable through `mask` (8-connected) from a seed cell of
+    `mask`, the fewest `exposed` cells on a path from a seed to it, both ends counted; -1 where
+    unreachable. Breadth-first by layers of exposure: a layer floods through unexposed cells
+    at no cost before the next layer steps into exposed ones."""
+    cells = len(mask)
+    now = np.empty(cells, np.int64)  # cells to expand at the current exposure
+    later = np.empty(cells, np.int64)  # exposed cells reached from them: the next layer
+    n_now = n_later = 0
+    for c in range(cells):
+        out[c] = -1
+        if mask[c] and seeds[c]:
+            out[c] = 1 if exposed[c] else 0
+            if exposed[c]:
+                later[n_later] = c
+                n_later += 1
+            else:
+                now[n_now] = c
+                n_now += 1
+    k = 0
+    while n_now or n_later:
+        if n_now == 0:  # this layer is done: the next one
+            k += 1
+            for i in range(n_later):
+                if out[later[i]] == k:
+                    now[n_now] = later[i]
+                    n_now += 1
+            n_later = 0
+            continue
+        n_now -= 1
+        c = now[n_now]
+        for j in range(8):
+            n = nbr[c, j]
+            if n < 0 or not mask[n]:
+                continue
+            d = k + 1 if exposed[n] else k
+            if out[n] < 0 or d < out[n]:
+                out[n] = d
+                if exposed[n]:
+                    later[n_later] = n
+                    n_later += 1
+                else:
+                    now[n_now] = n
+                    n_now += 1
 
 
 @njit(cache=True, inline="always", error_model="numpy")

@@ -18,11 +18,13 @@ from sim.model import rng, rules
 from sim.model.fields import (
     NEIGHBOURS,
     ahead,
+    dilate_map,
     distance_at,
     flood,
     moore_sum_at,
     reach_map,
     reach_update,
+    route_exposure_map,
     row_distance,
     row_distances,
 )
@@ -160,6 +162,56 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
     return detected
 
 
+_drone_strike = njit(cache=True, inline="always")(rules.drone_strike)
+
+
+@njit(cache=True, error_model="numpy")
+def drones(owner, pos, present, strength, side, reach, effort, intelligence, route, source, land,
+           nbr, h, w, lost, losses, seed, reps, day, deterministic):  # fmt: skip
+    """2b. Drones over each side's ground (the reference engine's `drones`): the enemy's reach
+    is the cells within its drone range (`reach` (2,) cells) of ground the side does not hold
+    (fields.dilate_map). Where the enemy spends drone `effort` (2,), the side's units in reach
+    lose rules.drone_strike of it (over their men, added in slot order), drawn (DRONE_LOSS)
+    and added to `lost` and `losses`. With `route`, returns (R, U) the cells of reach on each
+    unit's least exposed supply route from its side's `source` (fields.route_exposure_map)."""
+    n_rep, n_slot = pos.shape
+    cells = h * w
+    exposure = np.zeros((n_rep, n_slot), np.int64)
+    mask = np.empty(cells, np.bool_)
+    near = np.empty(cells, np.bool_)
+    crossed = np.empty(cells, np.int64)
+    for r in range(n_rep):
+        stream = rng.stream(seed, reps[r], day, rng.DRONE_LOSS)
+        for s in (ATTACKER, DEFENDER):
+            for c in range(cells):
+                mask[c] = owner[r, c] != s
+            dilate_map(mask, h, w, reach[1 - s], near)
+            if route:
+                for c in range(cells):
+                    mask[c] = owner[r, c] == s and land[c]
+                route_exposure_map(mask, source[s], near, nbr, crossed)
+                for u in range(n_slot):
+                    if present[r, u] and side[u] == s:
+                        exposure[r, u] = max(0, crossed[pos[r, u]])
+            if effort[1 - s] <= 0:
+                continue
+            men = 0.0
+            for u in range(n_slot):
+                if present[r, u] and side[u] == s and near[pos[r, u]]:
+                    men += strength[r, u]
+            if men <= 0:
+                continue
+            strikes, intel = effort[1 - s], intelligence[1 - s]
+            for u in range(n_slot):
+                if present[r, u] and side[u] == s and near[pos[r, u]]:
+                    expected = _drone_strike(strikes, intel, strength[r, u], men)
+                    m = rng.casualties_at(stream, u, strength[r, u], expected, deterministic)
+                    strength[r, u] -= m
+                    lost[r, u] += m
+                    losses[r, s] += m
+    return exposure
+
+
 @njit(cache=True, error_model="numpy")
 def networks(owner, before, source, land, road_cells, drones, nbr, h, w, fed, road_net, watch):
     """3. For every replicate whose ground changed, each side's supply reach (its ground
@@ -248,13 +300,16 @@ def _roads_within(road_cells, d, h, w):
 
 
 _supply_step = njit(cache=True, inline="always")(rules.supply_step)
+_drone_throughput = njit(cache=True, inline="always")(rules.drone_throughput)
 
 
 @njit(cache=True, error_model="numpy")
-def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, recovery, decay):
+def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, recovery, decay,
+           exposure, drone_loss):  # fmt: skip
     """3. Each present unit's supply moves toward its target (1 beside its side's open road
-    net, `offroad` elsewhere on supplied ground, 0 cut off), in place; returns the units cut
-    off today that were not yesterday (a pocket formed)."""
+    net, `offroad` elsewhere on supplied ground, 0 cut off; less `drone_loss` for each of the
+    `exposure` cells of its route within the enemy's drone reach), in place; returns the
+    units cut off today that were not yesterday (a pocket formed)."""
     n_rep, n_slot = pos.shape
     pocket = np.zeros((n_rep, n_slot), np.bool_)
     for r in range(n_rep):
@@ -268,6 +323,7 @@ def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, reco
                 on_road = on_road or (n >= 0 and road_net[s, r, n])
             on_fed = fed[s, r, here]
             target = (1.0 if on_road else offroad) if on_fed else 0.0
+            target = _drone_throughput(target, exposure[r, u], drone_loss)
             level[r, u] = _supply_step(level[r, u], target, recovery, decay)
             pocket[r, u] = not on_fed and not cut_off[r, u]
             cut_off[r, u] = not on_fed

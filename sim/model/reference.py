@@ -53,6 +53,7 @@ class Day:
     """Per-day scratch shared between phases (what happened today)."""
 
     detected: set[int] = field(default_factory=set)  # slots seen by the enemy
+    exposure: dict[int, int] = field(default_factory=dict)  # slot → route cells in drone reach
     fed: np.ndarray | None = None  # (2, H, W) supply reach of each side
     lost: dict[int, float] = field(default_factory=dict)  # men lost today by slot
     assaulted: set[int] = field(default_factory=set)
@@ -271,9 +272,42 @@ class SalientModel(mesa.Model):
                 ):
                     self.today.detected.add(u.slot)
 
+    def drones(self) -> None:
+        """2b. Drones over each side's ground: the enemy's drone reach is the cells within its
+        drone range of ground the side does not hold. Units standing in it share the enemy's
+        drone strikes of the day in proportion to their men (rules.drone_strike), drawn in
+        whole men (DRONE_LOSS); with `drone_supply`, each unit's supply route is the one
+        through its side's ground that crosses the fewest cells of that reach
+        (fields.route_exposure), kept for the supply phase. Nothing to do without either."""
+        w = self.world
+        effort = w.drone_effort[:, self.day]
+        if not effort.any() and w.drone_loss == 0:
+            return
+        sources = w.sources(self.day).reshape(2, *w.shape)
+        for side in (ATTACKER, DEFENDER):
+            reach = fields.dilate(self.owner != side, int(w.drone_range[1 - side, self.day]))
+            own = [u for u in self.present() if u.side == side]
+            if w.drone_loss > 0:
+                route = fields.route_exposure((self.owner == side) & w.land, sources[side], reach)
+                for u in own:
+                    self.today.exposure[u.slot] = max(0, int(route.flat[u.flat]))
+            if effort[1 - side] <= 0:
+                continue
+            struck = [u for u in own if reach.flat[u.flat]]
+            men = 0.0
+            for u in struck:
+                men += u.strength
+            if men <= 0:
+                continue
+            intel = float(w.intelligence[1 - side, self.day])
+            for u in struck:
+                expected = rules.drone_strike(float(effort[1 - side]), intel, u.strength, men)
+                self._lose(u, expected, rng.DRONE_LOSS)
+
     def supply(self) -> None:
         """3. Supply flows from each side's map-edge homeland through cells it holds; roads
-        within drone range of enemy ground are interdicted; cut-off units run dry."""
+        within drone range of enemy ground are interdicted; cut-off units run dry, and drones
+        take a share of the deliveries on every cell of a unit's route within their reach."""
         w, r = self.world, self.world.rules
         fed = np.zeros((2, *w.shape), bool)
         sources = w.sources(self.day).reshape(2, *w.shape)
@@ -292,6 +326,8 @@ class SalientModel(mesa.Model):
                     target = 1.0
                 else:
                     target = r.offroad_supply
+                exposure = self.today.exposure.get(u.slot, 0)
+                target = rules.drone_throughput(target, exposure, w.drone_loss)
                 u.supply = float(
                     rules.supply_step(u.supply, target, r.supply_recovery, r.supply_decay)
                 )

@@ -13,8 +13,8 @@ from sim.model.fields import moore_sum
 
 # The day, in order: each phase reads the state the previous one left (docs/model.md, §3).
 PHASES = (
-    "arrivals", "sensing", "supply", "fires", "assault", "pursuit", "movement", "recovery",
-    "record",
+    "arrivals", "sensing", "drones", "supply", "fires", "assault", "pursuit", "movement",
+    "recovery", "record",
 )  # fmt: skip
 
 
@@ -72,6 +72,23 @@ def capture_probability(attack, defence, ratio: float):
     a2 = attack * attack
     d = ratio * defence
     return (attack > 0) * (a2 / np.maximum(a2 + d * d, 1e-300))  # no attack: no chance
+
+
+def drone_strike(effort, intelligence, strength, exposed):
+    """Men a unit of `strength` is expected to lose to the enemy's drone strikes today: the
+    enemy's `effort` (men a day at full intelligence), half of whose accuracy depends on its
+    intelligence, shared among its targets — the `exposed` men within its drone reach — in
+    proportion to their men, as area fire is."""
+    return effort * (0.5 + 0.5 * intelligence) * strength / exposed
+
+
+def drone_throughput(target, exposed, loss: float):
+    """A unit's supply target when its deliveries cross `exposed` cells within the enemy's
+    drone reach (fields.route_exposure) and drones take the share `loss` of what crosses each:
+    target × (1 − loss)^exposed, multiplied out cell by cell (the same bits in both engines)."""
+    for _ in range(exposed):
+        target = target * (1.0 - loss)
+    return target
 
 
 def supply_step(supply, target, recovery: float, decay: float):

@@ -70,9 +70,11 @@ class World:
     tempo: np.ndarray
     intelligence: np.ndarray
     drone_range: np.ndarray  # cells
+    drone_effort: np.ndarray  # men a day struck at full intelligence
     replacements: np.ndarray
     fire_intensity: np.ndarray
     breakout: int  # cells an overrun unit can break out to
+    drone_loss: float  # share of deliveries lost per cell of route within enemy drone reach
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -307,7 +309,9 @@ def compile_world(loaded: Loaded) -> World:
         tempo=per_side("tempo"),
         intelligence=per_side("intelligence"),
         drone_range=km_to_cells(per_side("drone_range_km"), s.map.cell_km),
+        drone_effort=per_side("drone_effort"),
         replacements=per_side("replacements"),
         fire_intensity=per_side("fire_intensity"),
         breakout=int(km_to_cells(r.breakout_km, s.map.cell_km)),
+        drone_loss=1.0 - (1.0 - r.drone_supply) ** s.map.cell_km,
     )

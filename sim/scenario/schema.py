@@ -31,6 +31,7 @@ SCHEDULE_RANGES = {
     "tempo": (0.0, 1.0),
     "intelligence": (0.0, 1.0),
     "drone_range_km": (0.0, 200.0),
+    "drone_effort": (0.0, 100_000.0),
     "replacements": (0.0, 100_000.0),
     "fire_intensity": (0.0, 1.0),
 }
@@ -256,7 +257,14 @@ class Side(Strict):
         1.0, description="Intelligence availability: chance of detecting beyond contact (0–1)."
     )
     drone_range_km: Schedule = Field(
-        0.0, description="Roads within this range of enemy-held ground are interdicted (km)."
+        0.0,
+        description="Drone reach: roads within this range of this side's ground are interdicted "
+        "for the enemy, and enemy units within it are struck and short of supply (km).",
+    )
+    drone_effort: Schedule = Field(
+        0.0,
+        description="Men a day this side's drone strikes put out of action at full intelligence, "
+        "shared among the enemy units within its drone reach (men/day).",
     )
     replacements: Schedule = Field(0.0, description="Replacements sent to the line (men/day).")
     fire_intensity: Schedule = Field(
@@ -281,7 +289,9 @@ class Side(Strict):
         default_factory=dict, description="Scheduled arrivals by name."
     )
 
-    @field_validator("tempo", "intelligence", "drone_range_km", "replacements", "fire_intensity")
+    @field_validator(
+        "tempo", "intelligence", "drone_range_km", "drone_effort", "replacements", "fire_intensity"
+    )
     @classmethod
     def _schedule_range(cls, value: Schedule, info: ValidationInfo) -> Schedule:
         low, high = SCHEDULE_RANGES[info.field_name]
@@ -329,6 +339,11 @@ class Rules(Strict):
     )
     overrun_loss: Fraction = Field(
         0.5, description="Share of its men a unit loses breaking out (drawn: captured, scattered)."
+    )
+    drone_supply: Fraction = Field(
+        0.0,
+        description="Share of the deliveries lost to drones per km of a unit's supply route "
+        "within the enemy's drone reach (0–1).",
     )
     pursuit: bool = Field(
         False,
