@@ -2,8 +2,9 @@
 
 The calibration window ends on 2025-02-28 (scenarios/data/kursk_observed.csv); March 2025 is
 the out-of-sample test. This script searches the Russian tempo steps that start inside the
-window, the intensity Russia presses the positional fighting with and both sides'
-replacements for the least RMSE between the median
+window, the intensity Russia presses the positional fighting with, both sides'
+replacements and the share of deliveries drones take per km of route (`rules.drone_supply`)
+for the least RMSE between the median
 territory of `--runs` replicates and every observation up to 2025-02-28, and prints the values
 to write into scenarios/kursk_2024.yaml. The tempo step of 2025-03-06 lies outside the window:
 it is not fitted. (A calibration with honest uncertainty is `sim calibrate`'s job; this is
@@ -38,7 +39,9 @@ FIELDS = (  # (dotted path, step date or None); the search starts from the scena
     ("sides.attacker.fire_intensity", None),
     ("sides.attacker.replacements", None),
     ("sides.defender.replacements", None),
+    ("rules.drone_supply", None),
 )
+SHARES = [k for k, (path, _) in enumerate(FIELDS) if "replacements" not in path]  # ≤ 1
 
 
 def current(scenario, path: str, step: dt.date | None) -> float:
@@ -96,7 +99,7 @@ def main() -> None:
 
     def loss(x: np.ndarray) -> float:
         values = x * scale
-        if (values < 0).any() or (values[:7] > 1).any():  # tempo and intensity are shares
+        if (values < 0).any() or (values[SHARES] > 1).any():  # tempo, intensity, drones
             return 1e9
         return rmse(overrides(scenario, list(values)), args.runs)
 

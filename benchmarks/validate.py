@@ -148,8 +148,24 @@ def front() -> tuple[str, float]:
     ), float(held[True] / held[False])
 
 
+def channels() -> str:
+    table = v.kursk_channels()
+    rows = [
+        f"| {r.setting} | {r[2]:,.0f} | {r[4]:+,.0f} | {r[3]:,.0f} | {r[5]:+,.0f} |"
+        for r in table.itertuples()
+    ]
+    return "\n".join(
+        [
+            "| setting | 2025-02-28 km² | Δ | 2025-03-15 km² | Δ |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def page() -> str:
     culmination_table = culmination()
+    channels_table = channels()
     front_table, held_ratio = front()
     law_table, duel_table = laws(), duels()
     iwo_table, i = iwo()
@@ -230,8 +246,10 @@ median of 200 runs:
 
 `scenarios/kursk_2024.yaml`, fitted by `benchmarks/fit_kursk.py` on the territory observed up
 to **2025-02-28 only** (the Russian tempo steps inside the window, the intensity Russia
-presses the positional fighting with, and both sides' replacements); the step of 2025-03-06
-and everything after the window are not fitted.
+presses the positional fighting with, both sides' replacements and the share of deliveries
+drones take per km of route — which the territory curve hardly identifies: the fit leaves it
+near its start); the step of 2025-03-06 and everything after the window are not fitted. The
+rules include pursuit and drones on supply routes (docs/model.md, sections 7.5b and 7.2b).
 
 - Fit: RMSE **{k.window_rmse:.0f} km²** (bias {k.window_bias:+.0f}) of the median against the
   {k.observations} observations up to 2025-02-28 — which disagree among themselves by up to
@@ -272,11 +290,29 @@ lost, averaged over the front's rows and 200 runs, with `rules.pursuit` and with
 {front_table}
 
 A broken front gives way at the attackers' speed with pursuit (target: 3 cells a day) and at
-one cell a day without it; it is 16 cells deep, so it is gone within the first six days either
+one cell a day without it; it is 16 cells deep, so it is gone well within the 20 days either
 way and the 20-day column only says so. A held front grinds at a small fraction of that (target:
 under a fifth of the broken front's rate with pursuit) — but pursuit makes it give way
 {held_ratio:.1f} times as fast as without over 20 days, since every breach is exploited before
 the defenders can close it.
+
+## 7. What moves Kursk: one channel at a time
+
+The Kursk scenario's median territory (200 runs, common random numbers) on the last day of its
+calibration window and on 15 March 2025, with one channel changed at a time and every fitted
+coefficient as fitted (so the changed rows are not refitted: they say how much the channel
+matters under the scenario's fit, not what a fit without it would give). Δ is against the
+scenario.
+
+{channels_table}
+
+Drones act on both sides' supply routes: a longer Russian reach thins what reaches the
+Ukrainian units, while switching the channel off altogether also spares the many Russian
+units whose routes cross Ukraine's reach — which way the row goes says which side's drones
+weigh more in this fit. The intelligence pause acts only from March, when the attacks come;
+pursuit acts whenever a line breaks. None of these rows was used to set anything: the
+scenario's drone coefficient was fitted on the territory up to 2025-02-28 only, with the
+reach and the pause as the facts give them.
 """
 
 

@@ -152,6 +152,13 @@ def controls(loaded: Loaded) -> dict[str, Any]:
             else:  # keep the schedule's shape; scale it
                 slider = _slider(f"{spec.name} {what} × schedule", 1.0, 0.0, 2.0, 0.05)
             params[f"{side}_{name}"] = slider
+        for axis_name, axis in spec.axes.items():  # each axis of effort's tempo, likewise
+            label = f"{spec.name} {axis_name} tempo"
+            params[f"{side}_axis_{axis_name}"] = (
+                _slider(label, float(axis.tempo), 0.0, 1.0, 0.05)
+                if _is_constant(axis.tempo)
+                else _slider(f"{label} × schedule", 1.0, 0.0, 2.0, 0.05)
+            )
     p, d, last = pause_of(s), s.sides.defender.name, s.days - 1
     params["defender_intelligence"] = _slider(f"{d} intel", p.base, 0.0, 1.0, 0.05)
     params["pause_intelligence"] = _slider(f"{d} intel in pause", p.level, 0.0, 1.0, 0.05)
@@ -182,14 +189,13 @@ def apply(loaded: Loaded, values: dict[str, Any]) -> Loaded:
     data = copy.deepcopy(data_of(loaded))
     data.pop("sweep", None)  # the app runs one setting: a study's base values
     for side in SIDES:
-        for name in ("tempo", "intelligence"):
-            key = f"{side}_{name}"
+        spec = data["sides"][side]
+        fields = [(spec, name, f"{side}_{name}") for name in ("tempo", "intelligence")]
+        fields += [(a, "tempo", f"{side}_axis_{n}") for n, a in spec.get("axes", {}).items()]
+        for node, name, key in fields:
             if key in changed:
-                current = data["sides"][side][name]
-                v = changed[key]
-                data["sides"][side][name] = (
-                    float(v) if _is_constant(current) else _scaled(current, v)
-                )
+                current, v = node[name], changed[key]
+                node[name] = float(v) if _is_constant(current) else _scaled(current, v)
     pause_keys = ("defender_intelligence", "pause_intelligence", "pause_day", "pause_days")
     if any(k in changed for k in pause_keys):
         base, level, day, days = (
@@ -272,10 +278,12 @@ class ClassroomModel(SalientModel):
         reinforcement_men: int | None = None,
         reinforcement_day: int | None = None,
         seed: int | None = None,
+        **kwargs: float | None,  # <side>_axis_<name>: an axis of effort's tempo (Mesa's name)
     ) -> None:
         self.path = scenario or scenario_path()  # what Reset builds the next run from
         base = load(self.path)
-        values = {k: v for k, v in locals().items() if k not in ("self", "scenario", "base")}
+        skip = ("self", "scenario", "base", "kwargs", "skip")
+        values = {k: v for k, v in locals().items() if k not in skip} | kwargs
         self.loaded = apply(base, values)
         super().__init__(compile_checked(self.loaded), replicate=0)
         self.lock = threading.Lock()  # a step and a drawing of the page never overlap

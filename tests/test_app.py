@@ -81,6 +81,19 @@ def test_tempo_sliders_set_a_constant_or_scale_a_schedule():
     assert [s.value for s in scaled] == [min(1.0, 1.5 * s.value) for s in written]
 
 
+def test_an_axis_of_effort_has_its_own_tempo_slider(tmp_path):
+    data = yaml.safe_load(CLASSROOM.read_text())
+    data["sides"]["attacker"]["axes"] = {"north": {"areas": [[[0, 0], [5, 19]]], "tempo": 0.6}}
+    path = tmp_path / "axes.yaml"
+    path.write_text(yaml.safe_dump(data))
+    _, params = app.build(path)
+    _check_model_params(app.ClassroomModel.__init__, params)
+    assert params["attacker_axis_north"]["value"] == 0.6
+    moved = app.ClassroomModel(scenario=str(path), attacker_axis_north=0.9)
+    assert moved.scenario.sides.attacker.axes["north"].tempo == 0.9
+    assert moved.world.axis_tempo[0, 1, 0] == 0.9
+
+
 def test_the_pause_is_one_level_for_its_days():
     m = app.ClassroomModel(
         scenario=str(CLASSROOM), defender_intelligence=0.9, pause_intelligence=0.1,

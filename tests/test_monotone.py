@@ -80,3 +80,17 @@ def test_longer_attacker_drone_reach_leaves_less_territory(near, far):
     assert held(*drones, f"sides.attacker.drone_range_km={far}") < held(
         *drones, f"sides.attacker.drone_range_km={near}"
     )
+
+
+def test_russian_drone_reach_moves_kursk():
+    """Russia's drone reach, held at 4 km or at 12 km from the start (the scenario grows it from
+    one to the other over the winter), moves the territory Ukraine holds in March: drones thin
+    the deliveries along every supply route inside their reach (rules.drone_supply)."""
+    kursk = CLASSROOM.parent / "kursk_2024.yaml"
+    march_15 = 200  # 2025-03-15, day 200 from 2024-08-27
+
+    def median(reach_km: int) -> float:
+        world = compile_world(load(kursk, [f"sides.attacker.drone_range_km={reach_km}"]))
+        return float(np.median(batch.run(world, range(60)).series["territory"][:, march_15]))
+
+    assert median(12) < median(4) - 20

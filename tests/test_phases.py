@@ -428,6 +428,20 @@ def test_defender_retreats_to_free_supplied_neighbour(engine):
     assert s["pos"][1] == 2 * 4 + 1
 
 
+def test_units_on_an_axis_of_effort_assault_at_its_tempo(engine):
+    # Side tempo 0; the north axis (rows 0-1) at 1, a south axis overlapping it on row 1 and
+    # covering rows 1-2 at 0 (the first listed axis wins row 1): only rows 0-1 assault.
+    axes = {
+        "north": {"areas": [[[0, 0], [1, 7]]], "tempo": 1.0},
+        "south": {"areas": [[[2, 7], [1, 0]]], "tempo": 0.0},
+    }
+    w = tiny(["AAA" + "D" * 5] * 3, [("A", r, 2, 500) for r in range(3)], attacker_axes=axes)
+    assert w.axis_names[0] == ("north", "south")
+    e = Engine(engine, w)
+    e.phases("arrivals", "sensing", "supply", "fires", "assault")
+    assert e.assaulted == {0, 1}
+
+
 # ---- 5b. pursuit ---------------------------------------------------------------------------
 FAST = {"inf": {"firepower": 0.0, "speed_km": 6.0}}  # 3 cells a day at 2 km
 LINE = [("A", 0, 2, 500), ("A", 1, 2, 500), ("A", 2, 2, 500)]  # across the whole front

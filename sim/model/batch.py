@@ -193,7 +193,8 @@ class Batch:
             self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
             w.defence, w.firepower, w.attack, self.fed, w.side, self.objective, self.nbr,
             self.window, self.cover, rules.warning(r.warning_bonus, w.intelligence[:, self.day]),
-            w.tempo[:, self.day], w.seed, self.reps, self.day, w.deterministic, coefficients,
+            w.axis_tempo[:, :, self.day], w.axis_of, w.seed, self.reps, self.day,
+            w.deterministic, coefficients,
             self.h, self.wd, self.lost, self.losses,
         )  # fmt: skip
         self.remove(lost)

@@ -166,27 +166,58 @@ _drone_strike = njit(cache=True, inline="always")(rules.drone_strike)
 
 
 @njit(cache=True, error_model="numpy")
-def drones(owner, pos, present, strength, side, reach, effort, intelligence, route, source, land,
-           nbr, h, w, lost, losses, seed, reps, day, deterministic):  # fmt: skip
+def drones(
+    owner, pos, present, strength, side, reach, effort, intelligence, route, source, land, nbr,
+    h, w, lost, losses, seed, reps, day, deterministic,
+):  # fmt: skip
     """2b. Drones over each side's ground (the reference engine's `drones`): the enemy's reach
-    is the cells within its drone range (`reach` (2,) cells) of ground the side does not hold
-    (fields.dilate_map). Where the enemy spends drone `effort` (2,), the side's units in reach
-    lose rules.drone_strike of it (over their men, added in slot order), drawn (DRONE_LOSS)
-    and added to `lost` and `losses`. With `route`, returns (R, U) the cells of reach on each
-    unit's least exposed supply route from its side's `source` (fields.route_exposure_map)."""
+    is the cells within its drone range (`reach` (2,) cells) of ground the side does not hold.
+    Where the enemy spends drone `effort` (2,), the side's units in reach lose
+    rules.drone_strike of it (over their men, added in slot order), drawn (DRONE_LOSS) and
+    added to `lost` and `losses`. With `route`, returns (R, U) the cells of reach on each
+    unit's least exposed supply route from its side's `source` (fields.route_exposure_map).
+    Maps up to 64 columns wide are worked as row bit masks (_exposure_bits), wider ones cell
+    by cell."""
     n_rep, n_slot = pos.shape
     cells = h * w
     exposure = np.zeros((n_rep, n_slot), np.int64)
     mask = np.empty(cells, np.bool_)
     near = np.empty(cells, np.bool_)
     crossed = np.empty(cells, np.int64)
+    bits = w <= 64
+    rows = np.zeros((10, h), np.uint64)  # row bit masks: the defender's ground, the enemy's, …
+    held, enemy, own, reached, close, grown, frontier, ground = rows[0], rows[1], rows[2], \
+        rows[3], rows[4], rows[5], rows[6], rows[7]  # fmt: skip
+    seeds = rows[8:10]
+    if bits:
+        _row_bits(land, h, w, ground)
+        _row_bits(source[0], h, w, seeds[0])
+        _row_bits(source[1], h, w, seeds[1])
+    full = _columns(w)
+    todo = np.empty(n_slot, np.int64)
     for r in range(n_rep):
         stream = rng.stream(seed, reps[r], day, rng.DRONE_LOSS)
+        if bits:
+            _row_bits(owner[r], h, w, held)
         for s in (ATTACKER, DEFENDER):
-            for c in range(cells):
-                mask[c] = owner[r, c] != s
-            dilate_map(mask, h, w, reach[1 - s], near)
-            if route:
+            if bits:
+                for i in range(h):
+                    theirs = held[i] if s == ATTACKER else ~held[i] & full
+                    enemy[i], own[i] = theirs, ~theirs & full & ground[i]
+                _dilate_bits(enemy, reach[1 - s], h, w, close)
+            else:
+                for c in range(cells):
+                    mask[c] = owner[r, c] != s
+                dilate_map(mask, h, w, reach[1 - s], near)
+            if route and bits:
+                n_todo = 0
+                for u in range(n_slot):
+                    if present[r, u] and side[u] == s:
+                        todo[n_todo] = u
+                        n_todo += 1
+                _exposure_bits(own, close, seeds[s], pos[r], todo[:n_todo], h, w, exposure[r],
+                               reached, grown, frontier)  # fmt: skip
+            elif route:
                 for c in range(cells):
                     mask[c] = owner[r, c] == s and land[c]
                 route_exposure_map(mask, source[s], near, nbr, crossed)
@@ -197,19 +228,116 @@ def drones(owner, pos, present, strength, side, reach, effort, intelligence, rou
                 continue
             men = 0.0
             for u in range(n_slot):
-                if present[r, u] and side[u] == s and near[pos[r, u]]:
+                if present[r, u] and side[u] == s and _struck(pos[r, u], bits, close, near, w):
                     men += strength[r, u]
             if men <= 0:
                 continue
             strikes, intel = effort[1 - s], intelligence[1 - s]
             for u in range(n_slot):
-                if present[r, u] and side[u] == s and near[pos[r, u]]:
+                if present[r, u] and side[u] == s and _struck(pos[r, u], bits, close, near, w):
                     expected = _drone_strike(strikes, intel, strength[r, u], men)
                     m = rng.casualties_at(stream, u, strength[r, u], expected, deterministic)
                     strength[r, u] -= m
                     lost[r, u] += m
                     losses[r, s] += m
     return exposure
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _struck(cell, bits, close, near, w) -> bool:
+    if bits:
+        i = cell // w
+        return (close[i] >> np.uint64(cell - i * w)) & np.uint64(1) != 0
+    return near[cell]
+
+
+@njit(cache=True, error_model="numpy")
+def _row_bits(flat, h, w, out):
+    """Row bit masks of a flat map up to 64 columns: bit j of row i is cell i·W + j != 0."""
+    for i in range(h):
+        b = np.uint64(0)
+        for j in range(w):
+            b |= np.uint64(flat[i * w + j] != 0) << np.uint64(j)
+        out[i] = b
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _columns(w):
+    return np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(64 - w)
+
+
+@njit(cache=True, error_model="numpy")
+def _dilate_bits(rows, d, h, w, out):
+    """out = the cells within Chebyshev d of a set cell, on row bit masks (fields.dilate_map
+    for maps up to 64 columns)."""
+    full = _columns(w)
+    wide = np.empty(h, np.uint64)
+    for i in range(h):
+        x = rows[i]
+        for t in range(1, min(d, w) + 1):
+            x |= (rows[i] << np.uint64(t)) | (rows[i] >> np.uint64(t))
+        wide[i] = x & full
+    for i in range(h):
+        x = np.uint64(0)
+        for ii in range(max(i - d, 0), min(i + d, h - 1) + 1):
+            x |= wide[ii]
+        out[i] = x
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _grow(rows, h, full, out):
+    """out = rows and their eight neighbours (row bit masks)."""
+    for i in range(h):
+        out[i] = (rows[i] | (rows[i] << np.uint64(1)) | (rows[i] >> np.uint64(1))) & full
+    above = np.uint64(0)
+    for i in range(h):
+        here = out[i]
+        below = out[i + 1] if i + 1 < h else np.uint64(0)
+        out[i] = above | here | below
+        above = here
+
+
+@njit(cache=True, error_model="numpy")
+def _exposure_bits(own, close, seeds, pos, units, h, w, exposure, reached, grown, frontier):
+    """fields.route_exposure_map on row bit masks, for the cells of `units` only: layer k is
+    every cell reachable from a seed crossing k cells of `close`; it floods from the cells
+    that entered it through the free ground (own, not close), then the close cells next to it
+    start layer k + 1. A unit's exposure is the layer its cell enters (0 if none)."""
+    full = _columns(w)
+    n_left = len(units)
+    for i in range(h):
+        frontier[i] = seeds[i] & own[i] & ~close[i]
+        reached[i] = frontier[i]
+    k = 0
+    while True:
+        moving = True
+        while moving:  # flood the layer through free ground
+            _grow(frontier, h, full, grown)
+            moving = False
+            for i in range(h):
+                frontier[i] = grown[i] & own[i] & ~close[i] & ~reached[i]
+                reached[i] |= frontier[i]
+                moving = moving or frontier[i] != 0
+        for q in range(n_left - 1, -1, -1):  # units whose cell this layer reached
+            u = units[q]
+            i = pos[u] // w
+            if (reached[i] >> np.uint64(pos[u] - i * w)) & np.uint64(1):
+                exposure[u] = k
+                n_left -= 1
+                units[q] = units[n_left]
+        if n_left == 0:
+            return
+        _grow(reached, h, full, grown)
+        any_ = False
+        for i in range(h):
+            frontier[i] = grown[i] & own[i] & close[i] & ~reached[i]
+            if k == 0:
+                frontier[i] |= seeds[i] & own[i] & close[i]
+            reached[i] |= frontier[i]
+            any_ = any_ or frontier[i] != 0
+        if not any_:
+            return  # the rest are cut off: no route, exposure 0
+        k += 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -437,14 +565,16 @@ _capture_probability = njit(cache=True, inline="always")(rules.capture_probabili
 @njit(cache=True, error_model="numpy")
 def assault(
     owner, pos, present, strength, cohesion, supply, defence, firepower, attack_, fed, side,
-    objective, nbr, window, cover, warn, tempo, seed, reps, day, deterministic, r_, h, w, lost_,
-    losses,
+    objective, nbr, window, cover, warn, tempo, axis_of, seed, reps, day, deterministic, r_, h,
+    w, lost_, losses,
 ):  # fmt: skip
     """5. Assaults, fire along them, captures, fall-back, breakout and move-in, for every
     replicate (the reference engine's `assault`, step for step), in place. Each unit's
     defence, fire and attack power (× strength × effectiveness) are taken at the start of the
-    phase; `r_` holds the rule coefficients (assault cohesion, support, ground defence,
-    breakthrough ratio, retreat shock, breakout reach in cells, overrun loss). Moves units,
+    phase; a unit assaults with the `tempo` (2, 1 + axes) of its side's axis on its cell,
+    `axis_of` (2, H·W; 0: the side's own tempo). `r_` holds the rule coefficients (assault
+    cohesion, support, ground defence, breakthrough ratio, retreat shock, breakout reach in
+    cells, overrun loss). Moves units,
     flips captured cells and draws the men lost to fire (ASSAULT_LOSS) and in breakouts
     (BREAKOUT_LOSS), adding them to `lost_` and `losses`; returns who was engaged, who
     assaulted, who was overrun with nowhere to go (lost, to be removed) and who advanced into
@@ -495,7 +625,7 @@ def assault(
             s, here = side[u], pos[r, u]
             if not in_contact(own, objective, nbr, here, s):
                 continue
-            if not rng.at(assaults, u, deterministic) < tempo[s]:
+            if not rng.at(assaults, u, deterministic) < tempo[s, axis_of[s, here]]:
                 continue
             best, best_def = -1, np.inf
             for j in range(8):

@@ -479,13 +479,15 @@ class SalientModel(mesa.Model):
         )
 
     def _targets(self, defence: np.ndarray) -> dict[int, int]:
-        """slot → the cell it assaults today: the weakest takeable neighbour, first in order."""
+        """slot → the cell it assaults today: the weakest takeable neighbour, first in order.
+        A unit assaults with the tempo of its side's axis of effort on its cell, if any."""
         w, r = self.world, self.world.rules
         target: dict[int, int] = {}
         for u in self.present():
             if not self.in_contact(u) or u.cohesion < r.assault_cohesion:
                 continue
-            if not self.draw(rng.ASSAULT, u.slot) < float(w.tempo[u.side, self.day]):
+            tempo = w.axis_tempo[u.side, w.axis_of[u.side, u.flat], self.day]  # its axis's
+            if not self.draw(rng.ASSAULT, u.slot) < float(tempo):
                 continue
             best = None
             for n in self.neighbours(u.flat):

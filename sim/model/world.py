@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class World:
     fires_range: np.ndarray  # cells
     area_fire: np.ndarray  # bool: its indirect fire falls on an area, by target density
     # schedules (2, days)
-    tempo: np.ndarray
+    tempo: np.ndarray  # the side's tempo off its axes
     intelligence: np.ndarray
     drone_range: np.ndarray  # cells
     drone_effort: np.ndarray  # men a day struck at full intelligence
@@ -75,6 +76,9 @@ class World:
     fire_intensity: np.ndarray
     breakout: int  # cells an overrun unit can break out to
     drone_loss: float  # share of deliveries lost per cell of route within enemy drone reach
+    axis_of: np.ndarray  # (2, H·W) int64: each side's axis of effort on a cell, 1-based; 0 none
+    axis_tempo: np.ndarray  # (2, 1 + axes, days): tempo off the axes (0), then on each axis
+    axis_names: tuple[tuple[str, ...], tuple[str, ...]]  # each side's axes, in order
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -314,4 +318,24 @@ def compile_world(loaded: Loaded) -> World:
         fire_intensity=per_side("fire_intensity"),
         breakout=int(km_to_cells(r.breakout_km, s.map.cell_km)),
         drone_loss=1.0 - (1.0 - r.drone_supply) ** s.map.cell_km,
+        **axes(s, m.shape, per_side("tempo")),
     )
+
+
+def axes(s: Scenario, shape: tuple[int, int], tempo: np.ndarray) -> dict[str, Any]:
+    """World's axis fields: which axis of each side covers each cell (the first listed where
+    they overlap; 0 where none), and the tempo table the assault reads with it."""
+    h, w = shape
+    names = tuple(tuple(getattr(s.sides, n).axes) for n in SIDES)
+    axis_of = np.zeros((2, h, w), np.int64)
+    table = np.zeros((2, 1 + max(map(len, names)), s.days))
+    table[:, 0] = tempo
+    for side_index, side_name in enumerate(SIDES):
+        for k, axis in enumerate(getattr(s.sides, side_name).axes.values(), start=1):
+            table[side_index, k] = schedule(axis.tempo, s.start, s.days)
+            for (r0, c0), (r1, c1) in axis.areas:
+                rows = slice(min(r0, r1), max(r0, r1) + 1)
+                cols = slice(min(c0, c1), max(c0, c1) + 1)
+                free = axis_of[side_index, rows, cols] == 0
+                axis_of[side_index, rows, cols][free] = k
+    return {"axis_of": axis_of.reshape(2, -1), "axis_tempo": table, "axis_names": names}

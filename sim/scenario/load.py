@@ -522,6 +522,10 @@ def _check_references(s: Scenario, shape: tuple[int, int], src: Source) -> None:
         for i, source in enumerate(spec.supply_sources):
             for j, c in enumerate(source.cells):
                 check(("sides", side, "supply_sources", i, "cells", j), c)
+        for name, axis in spec.axes.items():
+            for i, area in enumerate(axis.areas):
+                for j, c in enumerate(area):
+                    check(("sides", side, "axes", name, "areas", i, j), c)
 
 
 def _groups(s: Scenario, side: str) -> list[tuple[FieldPath, Any]]:

@@ -248,6 +248,25 @@ class SupplySource(Strict):
         return self
 
 
+class Axis(Strict):
+    """An axis of effort: an area of the map where a side attacks at a tempo of its own."""
+
+    areas: list[tuple[Cell, Cell]] = Field(
+        min_length=1,
+        description="Rectangles the axis covers, each two opposite corner cells "
+        "[[row, col], [row, col]], both included.",
+    )
+    tempo: Schedule = Field(
+        description="The side's offensive tempo for its units on the axis (0–1; the side's "
+        "`tempo` applies elsewhere)."
+    )
+
+    @field_validator("tempo")
+    @classmethod
+    def _tempo_range(cls, value: Schedule) -> Schedule:
+        return _check_schedule(value, *SCHEDULE_RANGES["tempo"], "tempo")
+
+
 class Side(Strict):
     name: str = Field(min_length=1, max_length=64, description="Display name, e.g. Russia.")
     tempo: Schedule = Field(
@@ -277,6 +296,11 @@ class Side(Strict):
         "anywhere",
         description="Where it may assault and advance: anywhere, or only into its own homeland "
         "(retaking ground, not invading).",
+    )
+    axes: dict[str, Axis] = Field(
+        default_factory=dict,
+        description="Axes of effort by name: areas where the side's units assault at the axis's "
+        "tempo instead of the side's (where axes overlap, the first listed covers the cell).",
     )
     supply_sources: list[SupplySource] = Field(
         default_factory=list,
