@@ -140,6 +140,12 @@ def bad_variant(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
             "unknown kind 'cavalry'",
         ),
         ("start: 2025-01-01", "start: [2025", None, "started on line"),
+        (
+            "    advance: homeland ",
+            "    axes: {north: {areas: [[[0, 0], [99, 3]]], tempo: 0.5}}\n    advance: homeland ",
+            "sides.attacker.axes.north.areas.0.1",
+            "cell [99, 3] is outside the 15×20 map",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_message_and_exit_2(tmp_path, old, new, field, expected):

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim.model import fields
+from sim.model import fields, kernels
 
 SETTINGS = settings(max_examples=60, deadline=None)
 SIZES = st.integers(1, 8)
@@ -437,3 +437,50 @@ def test_distance_at_below_answers_only_whether_a_cell_is_nearer(stack, below):
     for c in range(h * w):
         got = fields.distance_at(along, c, c // w, h, w, below)
         assert got == exact[c] if exact[c] < below else got >= below
+
+
+# ---- the drones phase's row bit masks (maps up to 64 columns) against the cell-wise fields --
+def _bits(flat: np.ndarray, h: int, w: int) -> np.ndarray:
+    out = np.zeros(h, np.uint64)
+    kernels._row_bits(flat.astype(np.int8), h, w, out)
+    return out
+
+
+def _cells(rows: np.ndarray, h: int, w: int) -> np.ndarray:
+    return np.array([(int(rows[c // w]) >> (c % w)) & 1 for c in range(h * w)], bool)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.sampled_from([1, 2, 7, 63, 64]),
+    st.sampled_from([0, 1, 2, 5, 63, 64, 99]),
+    st.data(),
+)
+def test_dilation_on_row_bits_is_the_cellwise_dilation(h, w, d, data):
+    mask = data.draw(hnp.arrays(bool, h * w))
+    out = np.zeros(h, np.uint64)
+    kernels._dilate_bits(_bits(mask, h, w), d, h, w, out)
+    expected = np.empty(h * w, bool)
+    fields.dilate_map(mask, h, w, d, expected)
+    assert np.array_equal(_cells(out, h, w), expected)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 7), st.sampled_from([1, 3, 9, 64]), st.data())
+def test_route_exposure_on_row_bits_is_the_cellwise_search(h, w, data):
+    mask = data.draw(hnp.arrays(bool, h * w))
+    seeds = data.draw(hnp.arrays(bool, h * w))
+    close = data.draw(hnp.arrays(bool, h * w))
+    expected = np.empty(h * w, np.int64)
+    fields.route_exposure_map(mask, seeds, close, fields.neighbour_table((h, w)), expected)
+    cells = np.arange(h * w)  # a unit on every cell
+    exposure = np.full(h * w, -7, np.int64)
+    scratch = [np.zeros(h, np.uint64) for _ in range(3)]
+    kernels._exposure_bits(
+        _bits(mask, h, w), _bits(close, h, w), _bits(seeds, h, w), cells, cells.copy(), h, w,
+        exposure, *scratch,
+    )  # fmt: skip
+    reached = expected >= 0
+    assert np.array_equal(exposure[reached], expected[reached])
+    assert (exposure[~reached] == -7).all()  # left as they were: the engine's 0

@@ -274,7 +274,7 @@ def _dilate_bits(rows, d, h, w, out):
     wide = np.empty(h, np.uint64)
     for i in range(h):
         x = rows[i]
-        for t in range(1, min(d, w) + 1):
+        for t in range(1, min(d, w - 1) + 1):  # a shift by 64 or more is undefined
             x |= (rows[i] << np.uint64(t)) | (rows[i] >> np.uint64(t))
         wide[i] = x & full
     for i in range(h):
