@@ -365,14 +365,22 @@ def test_a_batch_run_on_a_warm_cache_does_not_announce_a_compile(monkeypatch):
     from sim.model import fields, kernels
     from sim.scenario.load import load
 
-    warm_up(compile_checked(load(CLASSROOM)), "batch")  # on disk from here on
-    assert kernels.on_disk()
+    kursk = compile_checked(load(CLASSROOM.parent / "kursk_2024.yaml"))  # pursuit, drones
+    warm_up(kursk, "batch")
+    assert kernels.on_disk(kursk)
+    world = compile_checked(load(CLASSROOM))
+    warm_up(world, "batch")  # on disk from here on
+    assert kernels.on_disk(world)
     cache = fields.dilate_map._cache._cache_file
     monkeypatch.setattr(cache, "_load_index", lambda: {})  # as if never compiled
-    assert kernels.on_disk()
+    assert kernels.on_disk(world)
+    cache = kernels.pursuit._cache._cache_file  # a rule the classroom leaves off
+    monkeypatch.setattr(cache, "_load_index", lambda: {})
+    assert kernels.on_disk(world)
+    assert not kernels.on_disk(compile_checked(load(CLASSROOM, ["rules.pursuit=true"])))
     cache = kernels.movement._cache._cache_file
     monkeypatch.setattr(cache, "_load_index", lambda: {})
-    assert not kernels.on_disk()
+    assert not kernels.on_disk(world)
 
 
 def test_the_default_runs_small_work_in_this_process_and_says_when_it_compiles(
@@ -382,7 +390,7 @@ def test_the_default_runs_small_work_in_this_process_and_says_when_it_compiles(
     from sim.scenario.load import load
 
     said: list[str] = []
-    monkeypatch.setattr(execute.kernels, "on_disk", lambda: False)
+    monkeypatch.setattr(execute.kernels, "on_disk", lambda world=None: False)
     monkeypatch.setattr(execute, "ProcessPool", None)  # any attempt to start workers fails
     study = execute.plan(load(CLASSROOM, ["replicates=60", "days=30"]))
     outcome = execute.run_study(

@@ -287,7 +287,8 @@ def default_workers() -> int:
 # by benchmarks/bench_workers.py on the 2-core development machine (2.2 s; benchmarks/README.md):
 # below about twice this much work left, one process finishes first.
 POOL_START_S = 2.5
-COMPILE_S = 20  # the engines' one-off compile on that machine (21 s, the same script)
+COMPILE_S = 45  # the batch engine's one-off compile: 36 s (classroom) to 49 s (Kursk, with
+# pursuit and drones) on a 2-core AMD EPYC machine (warm_up on an empty numba cache)
 
 
 @dataclass(frozen=True)
@@ -333,9 +334,10 @@ def run_study(
         size = chunk or chunk_size(study, engine, cluster[1] if cluster else most)
         todo = collections.deque((p, b) for p, m in missing.items() for b in blocks(m, size))
         if cluster is None:
-            if not kernels.on_disk():
+            world = study.world(todo[0][0])
+            if not kernels.on_disk(world):
                 say(f"compiling the engine (once, about {COMPILE_S} s)…")
-            warm_up(study.world(todo[0][0]), engine)
+            warm_up(world, engine)
         with tqdm(
             total=d.runs,
             initial=d.runs - ran,

@@ -1099,17 +1099,35 @@ def side_sums(values, which, side):
     return out
 
 
-def on_disk() -> bool:
+def unused(world) -> set[str]:
+    """The compiled functions here that a batch run of `world` never calls: the phases of the
+    rules it leaves off, with what only they call."""
+    out = set()
+    if not world.rules.pursuit:
+        out |= {"pursuit", "ahead"}
+    if not world.drone_effort.any() and world.drone_loss == 0:
+        out |= {"drones", "_row_bits", "_dilate_bits", "_exposure_bits", "dilate_map"}
+        out |= {"route_exposure_map"}
+    return out
+
+
+def on_disk(world=None) -> bool:
     """Whether numba holds machine code on disk, for this source, for every compiled function
-    the batch engine calls from Python (these kernels and fields.front_map): if not, its first
-    run compiles them. What they call (the other fields, the draws) is compiled into them, and
-    what only the reference engine calls does not count. Reads numba's cache index, a private
-    API: when it cannot tell, says so."""
+    the batch engine calls from Python (these kernels and fields.front_map) — for a run of
+    `world`, those it calls (`unused`): if not, its first run compiles them. What they call
+    (the other fields, the draws) is compiled into them, and what only the reference engine
+    calls does not count. Reads numba's cache index, a private API: when it cannot tell, says
+    so."""
     from numba.core.registry import CPUDispatcher
 
     from sim.model import fields
 
-    entry = [f for f in vars(sys.modules[__name__]).values() if isinstance(f, CPUDispatcher)]
+    skip = set() if world is None else unused(world)
+    entry = [
+        f
+        for name, f in vars(sys.modules[__name__]).items()
+        if isinstance(f, CPUDispatcher) and name not in skip
+    ]
     try:
         return all(
             f._cache._cache_file._load_index()
