@@ -270,16 +270,11 @@ def route_exposure_map(mask, seeds, exposed, nbr, out):
     now = np.empty(cells, np.int64)  # cells to expand at the current exposure
     later = np.empty(cells, np.int64)  # exposed cells reached from them: the next layer
     n_now = n_later = 0
+    out[:] = -1
     for c in range(cells):
-        out[c] = -1
         if mask[c] and seeds[c]:
-            out[c] = 1 if exposed[c] else 0
-            if exposed[c]:
-                later[n_later] = c
-                n_later += 1
-            else:
-                now[n_now] = c
-                n_now += 1
+            n_now, n_later = _enter(c, 1 if exposed[c] else 0, exposed, out, now, later, n_now,
+                                    n_later)  # fmt: skip
     k = 0
     while n_now or n_later:
         if n_now == 0:  # this layer is done: the next one
@@ -298,13 +293,19 @@ def route_exposure_map(mask, seeds, exposed, nbr, out):
                 continue
             d = k + 1 if exposed[n] else k
             if out[n] < 0 or d < out[n]:
-                out[n] = d
-                if exposed[n]:
-                    later[n_later] = n
-                    n_later += 1
-                else:
-                    now[n_now] = n
-                    n_now += 1
+                n_now, n_later = _enter(n, d, exposed, out, now, later, n_now, n_later)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _enter(c, d, exposed, out, now, later, n_now, n_later):
+    """Cell c is reached at exposure d: expanded in this layer if unexposed, else queued for
+    the next. Returns the two queues' new lengths."""
+    out[c] = d
+    if exposed[c]:
+        later[n_later] = c
+        return n_now, n_later + 1
+    now[n_now] = c
+    return n_now + 1, n_later
 
 
 @njit(cache=True, inline="always", error_model="numpy")
