@@ -99,6 +99,11 @@ def random_scenarios(draw) -> dict:
             "min_strength": draw(st.sampled_from([0.0, 50.0, 150.0])),
             "pursuit": draw(st.booleans()),
             "drone_supply": draw(st.sampled_from([0.0, 0.3])),
+            "move_cost": {
+                "forest": draw(st.sampled_from([1.0, 2.0])),
+                "marsh": draw(st.sampled_from([1.0, 1.5, 3.0])),
+            },
+            "road_cost": draw(st.sampled_from([1.0, 0.5])),
         },
         "sides": {"attacker": attacker, "defender": side("Blue", draw(st.integers(2, 6)))},
     }

@@ -480,7 +480,76 @@ def test_pursuit_stops_short_of_defended_ground(engine):
     assert (e.state()["pos"][:3] % 12).tolist() == [5, 5, 5]
 
 
+@pytest.mark.parametrize(
+    "ground, columns",
+    [
+        ({}, [5, 8, 11]),  # cost 1: three cells a day
+        ({"terrain": ["..." + "f" * 9] * 3}, [3, 4, 5]),  # forest 2: the advance uses it all
+        ({"roads": ["#" * 12] * 3}, [8, 11, 11]),  # roads 0.5: six cells a day
+    ],
+)
+def test_pursuit_spends_the_day_s_movement_on_the_ground_it_crosses(engine, ground, columns):
+    # Speed 3 cells; forest costs 2 (advance into column 3 leaves 1: the next cell is a part
+    # step of chance 1/2, not above the deterministic draw), roads 0.5.
+    w = tiny(
+        ["AAA" + "D" * 9] * 3, LINE, homeland=["A" * 12] * 3, attacker_tempo=1.0,
+        attacker_kinds=FAST, **ground,
+        rules={"ground_defence": 0.0, "pursuit": True, "move_cost": {"forest": 2.0},
+               "road_cost": 0.5},
+    )  # fmt: skip
+    e = Engine(engine, w)
+    reached = []
+    for _ in columns:
+        e.step()
+        reached.append(sorted(set((e.state()["pos"] % 12).tolist())))
+    assert reached == [[c] for c in columns]
+
+
 # ---- 6. movement ---------------------------------------------------------------------------
+def corridor(speed_km: float, terrain: str = "", roads: str = "", deterministic=True, **rules):
+    """One attacker unit at the west end of a 1×12 corridor it holds, the enemy's last cell
+    at the east end: it walks east, out of contact, on the ground `terrain` and `roads`."""
+    kinds = {"inf": {"firepower": 0.0, "speed_km": speed_km}}
+    layers = {"terrain": [terrain or "." * 12]}
+    if roads:
+        layers["roads"] = [roads]
+    return tiny(
+        ["A" * 11 + "D"], [("A", 0, 0, 500)], attacker_kinds=kinds, days=20,
+        deterministic=deterministic, rules={"move_cost": {"forest": 2.0, "marsh": 1.5}, **rules},
+        **layers,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "speed_km, terrain, roads, columns",
+    [
+        (4.0, "", "", [2, 4, 6]),  # open ground: 2 cells a day
+        (4.0, "." + "f" * 11, "", [1, 2, 3]),  # forest costs 2: 1 a day
+        (4.0, "", "#" * 12, [4, 8, 10]),  # roads cost 0.5: 4 a day, up to contact
+        (4.0, "." + "f" * 11, "#" * 12, [4, 8, 10]),  # a road through the forest is a road
+        (2.0, "." + "~" * 11, "", [1, 2, 3]),  # marsh 1.5 at speed 1: part step, chance 2/3
+    ],
+)
+def test_ground_slows_or_speeds_movement(engine, speed_km, terrain, roads, columns):
+    e = Engine(engine, corridor(speed_km, terrain, roads, road_cost=0.5))
+    reached = []
+    for _ in columns:
+        e.step()
+        reached.append(int(e.state()["pos"][0]))
+    assert reached == columns
+
+
+def test_a_part_step_is_taken_with_the_share_of_its_cost_left():
+    # Speed 1 cell, forest costs 2: a unit enters forest on half the days, drawn.
+    from sim.model import batch
+
+    res = batch.run(corridor(2.0, "." + "f" * 11, deterministic=False), range(400), trace=True)
+    column = np.array([s["pos"][:, 0] for s in res.states])  # (days, R)
+    entered = (column >= 1).argmax(axis=0) + 1  # the day it first stepped into the forest
+    assert (column[-1] >= 1).all()
+    assert 1.8 < entered.mean() < 2.2  # geometric, chance 1/2 a day: 2 days on average
+
+
 def test_attacker_closes_on_nearest_enemy_ground(engine):
     owner = ["AAAAA", "AAAAA", "AAAAA", "DDDDD"]
     kinds = {"inf": {"firepower": 0.01, "speed_km": 2.0}}

@@ -37,6 +37,7 @@ class Batch:
         self.cover = w.cover.ravel()
         self.source = w.sources(0)
         self.land = w.land.ravel()
+        self.move_cost = w.move_cost.ravel()
         self.road_cells = np.flatnonzero(w.road)
         self.territory = w.territory_cells.ravel()
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
@@ -205,7 +206,8 @@ class Batch:
             return
         kernels.pursuit(
             self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
-            w.defence, w.attack, self.advanced, self.came_from, w.side, w.speed, self.objective,
+            w.defence, w.attack, self.advanced, self.came_from, w.side, w.speed, self.move_cost,
+            self.objective,
             self.window, self.cover, rules.warning(r.warning_bonus, w.intelligence[:, self.day]),
             np.array([r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio]),
             w.seed, self.reps, self.day, w.deterministic, self.h, self.wd,
@@ -215,9 +217,9 @@ class Batch:
         w = self.w
         kernels.movement(
             self.owner, self.pos, self.present, self.cohesion, self.detected, w.side,
-            w.speed, self.objective, self.land, self.nbr, self.h, self.wd,
-            w.rules.withdraw_cohesion, self.ground, self.ground_built, self.ground_seen,
-            self.aims,
+            w.speed, w.move_steps, self.move_cost, self.objective, self.land, self.nbr, self.h,
+            self.wd, w.rules.withdraw_cohesion, self.ground, self.ground_built, self.ground_seen,
+            self.aims, w.seed, self.reps, self.day, w.deterministic,
         )  # fmt: skip
 
     def recovery(self) -> None:

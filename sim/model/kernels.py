@@ -766,13 +766,18 @@ def breakout_cell(own, occ, mark, fed, s, here, reach, h, w) -> int:
     return -1
 
 
+_step_chance = njit(cache=True, inline="always")(rules.step_chance)
+
+
 @njit(cache=True, error_model="numpy")
 def pursuit(
     owner, pos, present, strength, cohesion, supply, defence, attack_, advanced, came_from,
-    side, speed, objective, window, cover, warn, r_, seed, reps, day, deterministic, h, w,
+    side, speed, move_cost, objective, window, cover, warn, r_, seed, reps, day, deterministic,
+    h, w,
 ):  # fmt: skip
     """5b. Units that advanced into a captured cell today (from `came_from`) press on, in slot
-    order, one cell at a time up to their speed (the reference engine's `pursuit`), in place:
+    order, one cell at a time while their day's movement lasts (speed less the cost of the
+    cells entered, rules.step_chance) (the reference engine's `pursuit`), in place:
     into the least defended of the three cells ahead (fields.ahead) that they may take and no
     unit stands on — ground defence plus the support of the enemy units around it, their
     power (`held`) as at the start of the phase — which falls if draw(PURSUIT, step × slots +
@@ -796,7 +801,10 @@ def pursuit(
             if not advanced[r, u] or cohesion[r, u] < assault_cohesion:
                 continue
             s, last = side[u], came_from[r, u]
-            for k in range(1, speed[u]):
+            budget = speed[u] - move_cost[pos[r, u]]
+            k = 0
+            while budget > 0:
+                k += 1
                 here = pos[r, u]
                 best, best_def = -1, np.inf
                 for n in ahead(last, here, h, w):
@@ -810,8 +818,10 @@ def pursuit(
                     break
                 strike = attack_[u] * strength[r, u] * _effectiveness(cohesion[r, u], supply[r, u])
                 p = _capture_probability(strike, best_def, ratio)
+                p = p * _step_chance(budget, move_cost[best])
                 if not rng.at(stream, k * n_slot + u, deterministic) < p:
                     break
+                budget -= move_cost[best]
                 own[best] = s
                 held[s, best], held[s, here] = held[s, here], 0.0
                 occ[best], occ[here] = u, -1
@@ -881,13 +891,14 @@ def _better(along, here, i, candidates, h, w, cap, worn):
 
 @njit(cache=True, error_model="numpy")
 def movement(
-    owner, pos, present, cohesion, detected, side, speed, objective, land, nbr, h, w, worn_below,
-    ground, built, seen, aims,
+    owner, pos, present, cohesion, detected, side, speed, move_steps, move_cost, objective, land,
+    nbr, h, w, worn_below, ground, built, seen, aims, seed, reps, day, deterministic,
 ):  # fmt: skip
     """6. Units out of contact (and worn ones anywhere) step to the free held neighbour
-    nearest their goal (worn: farthest from the enemy), one cell per sub-step up to their
-    speed; two wishes for one cell go to the lower slot: the first free one, in the tie order,
-    of the neighbours one step nearer (_better).
+    nearest their goal (worn: farthest from the enemy), one cell per sub-step while their
+    day's movement lasts (speed less the cost of each cell wished for; the last, partial step
+    taken with rules.step_chance); two wishes for one cell go to the lower slot: the first
+    free one, in the tie order, of the neighbours one step nearer (_better).
 
     Distances are read from row distances (fields.distance_at) only where a unit weighs a
     cell. The four fields that depend on the ground alone (_ground_rows) are kept from day
@@ -910,12 +921,13 @@ def movement(
     wish_slot = np.empty(n_slot, np.int64)
     wish_cell = np.empty(n_slot, np.int64)
     idle = np.zeros(n_slot, np.bool_)  # wished for nothing at its last look this day
+    budget = np.empty(n_slot)  # what is left of each unit's day's movement
     moved_at = np.full(cells, -1, np.int64)  # the sub-step whose moves last changed the cell
     goal = np.zeros(2, np.bool_)  # whether each side has any ground left to take
     sides_with_goals = objective[0].any() + objective[1].any()
     top = 0
     for u in range(n_slot):
-        top = max(top, speed[u])
+        top = max(top, move_steps[u])
     stamp = 0
     for r in range(n_rep):
         own = owner[r]
@@ -947,14 +959,16 @@ def movement(
                 if goal[0] + goal[1] == sides_with_goals:
                     break
         knows = 0  # whether the defender's goal is the threat field: 0 not yet known, 1, 2 no
+        stream = rng.stream(seed, reps[r], day, rng.MOVE)
         for u in range(n_slot):
             idle[u] = False
+            budget[u] = speed[u]
             if present[r, u]:
                 occ[pos[r, u]] = u
         for k in range(1, top + 1):
             wishes = 0
             for u in range(n_slot):
-                if not present[r, u] or speed[u] < k:
+                if not present[r, u] or move_steps[u] < k or budget[u] <= 0:
                     continue
                 s, here = side[u], pos[r, u]
                 if idle[u]:  # nothing it weighs has changed since: it would wish for nothing
@@ -1010,8 +1024,13 @@ def movement(
                     j = 0
                     while not better & (1 << j):
                         j += 1
+                    c = nbr[here, j]
+                    chance = _step_chance(budget[u], move_cost[c])
+                    budget[u] -= move_cost[c]
+                    if chance < 1.0 and not rng.at(stream, k * n_slot + u, deterministic) < chance:
+                        continue  # the day ends short of the cell
                     idle[u] = False
-                    wish_slot[wishes], wish_cell[wishes] = u, nbr[here, j]
+                    wish_slot[wishes], wish_cell[wishes] = u, c
                     wishes += 1
             stamp += 1
             for i in range(wishes):  # in slot order: the first wish for a cell wins it

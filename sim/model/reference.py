@@ -443,7 +443,10 @@ class SalientModel(mesa.Model):
             u = self.units[slot]
             if u.cohesion < r.assault_cohesion:
                 continue
-            for k in range(1, int(w.speed[slot])):
+            budget = float(w.speed[slot]) - float(w.move_cost.flat[u.flat])
+            k = 0
+            while budget > 0:
+                k += 1
                 best, best_def = None, np.inf
                 for n in fields.ahead(came_from, u.flat, self.height, self.width):
                     if n < 0 or n in occ or not self.takeable(u.side, n):
@@ -458,8 +461,10 @@ class SalientModel(mesa.Model):
                     break
                 strike = float(w.attack[slot]) * u.strength * u.eff
                 p = float(rules.capture_probability(strike, best_def, r.breakthrough_ratio))
+                p = p * rules.step_chance(budget, float(w.move_cost.flat[best]))
                 if not self.draw(rng.PURSUIT, k * w.n_units + slot) < p:
                     break
+                budget -= float(w.move_cost.flat[best])
                 self.owner.flat[best] = u.side
                 held[u.side, best], held[u.side, u.flat] = held[u.side, u.flat], 0.0
                 occ[best] = occ.pop(u.flat)
@@ -619,8 +624,9 @@ class SalientModel(mesa.Model):
 
     def movement(self) -> None:
         """6. Out of contact, attackers close on the nearest ground they may take, defenders on the
-        most threatened cells they know of; worn units pull back. One cell per sub-step, up to
-        each unit's speed; only into free cells their side holds."""
+        most threatened cells they know of; worn units pull back. One cell per sub-step while
+        the unit's day's movement lasts (its speed less the cost of each cell it wishes for,
+        the last part-step taken with rules.step_chance); only into free cells its side holds."""
         w, r = self.world, self.world.rules
         cap = self.height + self.width
         to_enemy = [fields.distance((self.owner != s) & w.land, cap) for s in (0, 1)]
@@ -634,11 +640,12 @@ class SalientModel(mesa.Model):
             to_take[ATTACKER],
             fields.distance(threat, cap) if threat.any() else to_take[DEFENDER],
         ]
-        for k in range(1, int(w.speed.max(initial=0)) + 1):
+        budget = {u.slot: float(w.speed[u.slot]) for u in self.present()}
+        for k in range(1, int(w.move_steps.max(initial=0)) + 1):
             occ = self.occupied()
             wishes = {}
             for u in self.present():
-                if w.speed[u.slot] < k:
+                if w.move_steps[u.slot] < k or budget[u.slot] <= 0:
                     continue
                 worn = u.cohesion < r.withdraw_cohesion
                 if not worn and self.in_contact(u):
@@ -660,8 +667,14 @@ class SalientModel(mesa.Model):
                         )
                     if better:
                         best = n
-                if best is not None:
-                    wishes[u.slot] = best
+                if best is None:
+                    continue
+                cost = float(w.move_cost.flat[best])
+                chance = rules.step_chance(budget[u.slot], cost)
+                budget[u.slot] -= cost
+                if chance < 1.0 and not self.draw(rng.MOVE, k * w.n_units + u.slot) < chance:
+                    continue  # the day ends short of the cell
+                wishes[u.slot] = best
             for slot, cell in self._resolve(wishes).items():
                 self.units[slot].cell = self.cell_at(cell)
 

@@ -74,6 +74,14 @@ def capture_probability(attack, defence, ratio: float):
     return (attack > 0) * (a2 / np.maximum(a2 + d * d, 1e-300))  # no attack: no chance
 
 
+def step_chance(budget, cost):
+    """Chance a unit with `budget` of its day's movement left (in cells of cost 1) enters a
+    cell whose movement cost is `cost`: certain when the budget covers it, else budget / cost,
+    so a unit crosses slow ground at its expected pace — a 1-cell-a-day unit enters forest of
+    cost 2 every other day on average — without carrying part-steps from day to day."""
+    return 1.0 if budget >= cost else budget / cost
+
+
 def drone_strike(effort, intelligence, strength, exposed):
     """Men a unit of `strength` is expected to lose to the enemy's drone strikes today: the
     enemy's `effort` (men a day at full intelligence), half of whose accuracy depends on its

@@ -37,6 +37,7 @@ class World:
     owner: np.ndarray
     homeland: np.ndarray
     road: np.ndarray
+    move_cost: np.ndarray  # (H, W): share of a day's speed entering the cell costs (water: inf)
     land: np.ndarray  # (H, W) bool: not water (units, supply and captures stay on land)
     source: np.ndarray  # (2, H, W): each side's supply sources (own homeland on the map edge)
     depots: np.ndarray  # (K, 4): side, flat cell, first and last day of a dated supply source
@@ -62,7 +63,8 @@ class World:
     firepower: np.ndarray
     attack: np.ndarray
     defence: np.ndarray
-    speed: np.ndarray  # cells per day
+    speed: np.ndarray  # cells per day on ground of cost 1
+    move_steps: np.ndarray  # sub-steps of movement a unit may use in a day (speed / cheapest)
     sensor: np.ndarray  # cells
     fires: np.ndarray
     fires_range: np.ndarray  # cells
@@ -262,6 +264,9 @@ def compile_world(loaded: Loaded) -> World:
 
     edge = fields.edge(m.shape)
     land = m.terrain != WATER
+    by_terrain = np.array([r.move_cost.get(t, 1.0) for t in TERRAINS])[m.terrain]
+    move_cost = np.where(land, np.where(m.road, r.road_cost, by_terrain), np.inf)
+    speed = coefficient("speed_km", as_cells=True)
     places = [(p.name, p.cell, p.value) for p in s.places] + [
         gp for gp in m.places if gp[0] not in {p.name for p in s.places}
     ]
@@ -278,6 +283,7 @@ def compile_world(loaded: Loaded) -> World:
         owner=m.owner,
         homeland=m.homeland,
         road=m.road,
+        move_cost=move_cost,
         land=land,
         source=np.stack([edge & (m.homeland == i) & land for i in (0, 1)]),
         depots=np.array(depots, np.int64).reshape(-1, 4),
@@ -305,7 +311,8 @@ def compile_world(loaded: Loaded) -> World:
         firepower=coefficient("firepower"),
         attack=coefficient("attack"),
         defence=coefficient("defence"),
-        speed=coefficient("speed_km", as_cells=True),
+        speed=speed,
+        move_steps=np.ceil(speed / move_cost.min(initial=1.0)).astype(np.int64),
         sensor=coefficient("sensor_km", as_cells=True),
         fires=coefficient("fires"),
         fires_range=coefficient("fires_km", as_cells=True),

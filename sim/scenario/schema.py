@@ -369,6 +369,18 @@ class Rules(Strict):
         description="Share of the deliveries lost to drones per km of a unit's supply route "
         "within the enemy's drone reach (0–1).",
     )
+    move_cost: dict[Terrain, float] = Field(
+        default_factory=lambda: {"open": 1.0, "forest": 1.0, "urban": 1.0, "marsh": 1.0},
+        description="Share of a unit's daily speed (in cells) that entering a cell of each "
+        "terrain costs (0.1–10; 1 everywhere: terrain does not slow anyone).",
+    )
+    road_cost: float = Field(
+        1.0,
+        ge=0.1,
+        le=10,
+        description="Movement cost of a road cell whatever its terrain — a bridge where the "
+        "road crosses a river valley (marsh) (0.1–10).",
+    )
     pursuit: bool = Field(
         False,
         description="A unit that takes a cell presses on through empty enemy ground up to its "
@@ -390,9 +402,10 @@ class Rules(Strict):
 
     @model_validator(mode="after")
     def _terrain(self) -> Rules:
-        for name, v in self.terrain_defence.items():
-            if not 0.1 <= v <= 10:
-                raise ValueError(f"terrain_defence.{name} must be between 0.1 and 10")
+        for table in ("terrain_defence", "move_cost"):
+            for name, v in getattr(self, table).items():
+                if not 0.1 <= v <= 10:
+                    raise ValueError(f"{table}.{name} must be between 0.1 and 10")
         return self
 
 
