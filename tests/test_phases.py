@@ -563,6 +563,48 @@ def test_attacker_closes_on_nearest_enemy_ground(engine):
     assert e.state()["pos"][0] == flat(2, 2)  # in contact now: holds
 
 
+def buildup_world(intelligence, west_tempo=0.0):
+    """Attacker ground rows 0-1, the defender's rows 2-9 (16 columns); attacker axes west
+    (columns 0-3) and east (12-15), 1,000 men on each, out of contact; one defender reserve
+    (2 cells a day) far back at (9, 8). East carries the blow (tempo 0.5) unless west's tempo
+    says otherwise."""
+    axes = {
+        "west": {"areas": [[[0, 0], [9, 3]]], "tempo": west_tempo},
+        "east": {"areas": [[[0, 12], [9, 15]]], "tempo": 0.5},
+    }
+    units = [("A", 0, 1, 1000), ("A", 0, 14, 1000), ("D", 9, 8, 500)]
+    return tiny(
+        ["A" * 16] * 2 + ["D" * 16] * 8, units, attacker_axes=axes,
+        defender_intelligence=intelligence, attacker_intelligence=0.0,
+        defender_kinds={"inf": {"firepower": 0.0, "speed_km": 4.0, "sensor_km": 0.0}},
+    )  # fmt: skip
+
+
+def steps(*values: float) -> list[dict]:
+    """A schedule: the values of days 1, 2, … of January 2025."""
+    return [{"from": f"2025-01-{1 + i:02d}", "value": v} for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize(
+    "intelligence, west_tempo, path",
+    [
+        (0.0, 0.0, [(7, 8), (5, 8), (3, 8), (2, 8), (2, 8)]),  # never reads: nearest front
+        (1.0, 0.0, [(7, 8), (5, 9), (3, 11), (2, 12), (2, 12)]),  # reads at once: east axis
+        (steps(0, 0, 0, 1), 0.0, [(7, 8), (5, 8), (3, 8), (3, 10), (2, 12)]),  # late
+        # the blow shifts west on day 2; read on day 1 only: the reserve goes to the wrong axis
+        (steps(1, 0), steps(0, 1), [(7, 8), (5, 9), (3, 11), (2, 12), (2, 12)]),
+        (1.0, steps(0, 1), [(7, 8), (5, 6), (3, 4), (2, 3), (2, 3)]),  # read daily: follows it
+    ],
+)
+def test_reserves_go_where_intelligence_reads_the_build_up(engine, intelligence, west_tempo, path):
+    e = Engine(engine, buildup_world(intelligence, west_tempo))
+    reached = []
+    for _ in path:
+        e.step()
+        reached.append(divmod(int(e.state()["pos"][2]), 16))
+    assert reached == path
+
+
 def test_two_units_wanting_one_cell_lower_slot_wins(engine):
     owner = ["AAA", "AAA", "ADA"]
     kinds = {"inf": {"firepower": 0.0, "speed_km": 2.0}}

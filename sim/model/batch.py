@@ -64,6 +64,7 @@ class Batch:
         self.front = np.full(r, fields.front_map(w.owner.ravel(), self.land, self.h, self.wd))
         self.counted = self.owner.copy()
         self.aims = np.full((r, u, 4), -1, np.int64)  # what each unit found there (movement)
+        self.belief = np.zeros(r, np.int64)  # the attacker axis the defender believes main
         self._networks_owner: np.ndarray | None = None
         self._networks_drones = np.zeros(2, np.int64)
         self.day = 0
@@ -125,6 +126,12 @@ class Batch:
             self.pos, self.present, w.side, w.sensor, w.intelligence[:, self.day], w.seed,
             self.reps, self.day, w.deterministic, self.h, self.wd,
         )  # fmt: skip
+        if w.axis_names[ATTACKER]:
+            kernels.buildup(
+                self.belief, self.pos, self.present, self.strength, w.side,
+                w.axis_of[ATTACKER], w.axis_tempo[ATTACKER, :, self.day],
+                w.intelligence[DEFENDER, self.day], w.seed, self.reps, self.day, w.deterministic,
+            )  # fmt: skip
 
     def drones(self) -> None:
         w = self.w
@@ -219,7 +226,8 @@ class Batch:
             self.owner, self.pos, self.present, self.cohesion, self.detected, w.side,
             w.speed, w.move_steps, self.move_cost, self.objective, self.land, self.nbr, self.h,
             self.wd, w.rules.withdraw_cohesion, self.ground, self.ground_built, self.ground_seen,
-            self.aims, w.seed, self.reps, self.day, w.deterministic,
+            self.aims, w.seed, self.reps, self.day, w.deterministic, self.belief,
+            w.axis_of[ATTACKER],
         )  # fmt: skip
 
     def recovery(self) -> None:

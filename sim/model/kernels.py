@@ -162,6 +162,28 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
     return detected
 
 
+_main_axis = njit(cache=True, inline="always")(rules.main_axis)
+
+
+@njit(cache=True, error_model="numpy")
+def buildup(belief, pos, present, strength, side, axis_of, tempo, intelligence, seed, reps, day,
+            deterministic):  # fmt: skip
+    """2. The defender reads the attacker's build-up on its axes with probability = its
+    intelligence today (draw(BUILDUP, 0)): its belief (R,) becomes the attacker's main axis
+    (rules.main_axis of the attacker's men on each axis, `axis_of`, and the axes' `tempo`
+    today); unread, the belief of the last read stands."""
+    n_rep, n_slot = pos.shape
+    men = np.zeros(len(tempo))
+    for r in range(n_rep):
+        if not rng.at(rng.stream(seed, reps[r], day, rng.BUILDUP), 0, deterministic) < intelligence:
+            continue
+        men[:] = 0.0
+        for u in range(n_slot):
+            if present[r, u] and side[u] == ATTACKER:
+                men[axis_of[pos[r, u]]] += strength[r, u]
+        belief[r] = _main_axis(men, tempo)
+
+
 _drone_strike = njit(cache=True, inline="always")(rules.drone_strike)
 
 
@@ -844,11 +866,23 @@ def _ground_rows(f, owner, objective, land, rows, w, cap, mask, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _threat(owner, pos, present, detected, side, nbr, h, w, mask, out) -> bool:
-    """The defender's goal when it knows of attackers: distance to its cells next to a
-    detected attacker. Returns False (and builds nothing) when there are none."""
+def _threat(owner, pos, present, detected, side, belief, axis_of, land, nbr, h, w, mask, out):
+    """The defender's goal when it knows where the attack comes: distance to its front cells
+    on the attacker's axis it believes the main one (`belief` > 0), else to its cells next to
+    a detected attacker. Returns False (and builds nothing) when there are none."""
     mask[:] = False
     threat = False
+    if belief > 0:
+        for c in range(h * w):
+            if owner[c] == DEFENDER and land[c] and axis_of[c] == belief:
+                for j in range(8):
+                    n = nbr[c, j]
+                    if n >= 0 and owner[n] != DEFENDER and land[n]:
+                        mask[c] = threat = True
+                        break
+        if threat:
+            row_distances(mask, h, w, h + w, out)
+            return True
     for u in range(len(side)):
         if present[u] and detected[u] and side[u] == ATTACKER:
             here = pos[u]
@@ -892,7 +926,8 @@ def _better(along, here, i, candidates, h, w, cap, worn):
 @njit(cache=True, error_model="numpy")
 def movement(
     owner, pos, present, cohesion, detected, side, speed, move_steps, move_cost, objective, land,
-    nbr, h, w, worn_below, ground, built, seen, aims, seed, reps, day, deterministic,
+    nbr, h, w, worn_below, ground, built, seen, aims, seed, reps, day, deterministic, belief,
+    axis_of,
 ):  # fmt: skip
     """6. Units out of contact (and worn ones anywhere) step to the free held neighbour
     nearest their goal (worn: farthest from the enemy), one cell per sub-step while their
@@ -999,8 +1034,8 @@ def movement(
                     continue
                 f = 2 + s if worn else s
                 if f == DEFENDER and knows == 0:
-                    found = _threat(own, pos[r], present[r], detected[r], side, nbr, h, w, mask,
-                                    threat)  # fmt: skip
+                    found = _threat(own, pos[r], present[r], detected[r], side, belief[r],
+                                    axis_of, land, nbr, h, w, mask, threat)  # fmt: skip
                     knows = 1 if found else 2
                 if f == DEFENDER and knows == 1:  # changes daily: not kept
                     _, better = _better(threat, here, here // w, free, h, w, cap, False)

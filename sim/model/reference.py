@@ -85,6 +85,7 @@ class SalientModel(mesa.Model):
             if world.group[slot] == "initial":
                 self._enter(int(slot), int(world.cell0[slot]))
         self.day = 0
+        self.belief = 0  # the attacker's axis the defender believes its main effort (0: none)
         self.losses = [0.0, 0.0]
         self.today = Day()
         self.events: list[tuple[int, str, int]] = []
@@ -248,7 +249,8 @@ class SalientModel(mesa.Model):
 
     def sensing(self) -> None:
         """2. Each side sees enemy units next to its own; farther ones within sensor range
-        with probability equal to its intelligence availability today."""
+        with probability equal to its intelligence availability today. Where the attacker
+        has axes, the defender reads its build-up on them with that probability too."""
         w = self.world
         for side in (ATTACKER, DEFENDER):
             own = [u for u in self.present() if u.side == side]
@@ -271,6 +273,20 @@ class SalientModel(mesa.Model):
                     cover.flat[u.flat] and self.draw(rng.SENSE, u.slot) < intel
                 ):
                     self.today.detected.add(u.slot)
+        intel = float(w.intelligence[DEFENDER, self.day])
+        if w.axis_names[ATTACKER] and self.draw(rng.BUILDUP, 0) < intel:
+            self.read_buildup()
+
+    def read_buildup(self) -> None:
+        """The defender has read the attacker's build-up today: it believes the main effort
+        is on the attacker's axis with the most men × tempo (rules.main_axis) until its next
+        read."""
+        w = self.world
+        men = np.zeros(w.axis_tempo.shape[1])
+        for u in self.present():
+            if u.side == ATTACKER:
+                men[w.axis_of[ATTACKER, u.flat]] += u.strength
+        self.belief = rules.main_axis(men, w.axis_tempo[ATTACKER, :, self.day])
 
     def drones(self) -> None:
         """2b. Drones over each side's ground: the enemy's drone reach is the cells within its
@@ -636,6 +652,11 @@ class SalientModel(mesa.Model):
             if u.side == ATTACKER and u.slot in self.today.detected:
                 known.flat[u.flat] = True
         threat = fields.dilate(known, 1) & (self.owner == DEFENDER)
+        if self.belief:  # its front cells on the attacker's axis it believes the main one
+            front = (self.owner == DEFENDER) & w.land
+            front &= fields.dilate((self.owner != DEFENDER) & w.land, 1)
+            front &= w.axis_of[ATTACKER].reshape(w.shape) == self.belief
+            threat = front if front.any() else threat
         goal = [
             to_take[ATTACKER],
             fields.distance(threat, cap) if threat.any() else to_take[DEFENDER],

@@ -14,7 +14,7 @@ from numba import njit
 # Phase identifiers: part of the counter, so phases never share a stream.
 SENSE, ASSAULT, CAPTURE = 1, 2, 3
 FIRE_LOSS, ASSAULT_LOSS, BREAKOUT_LOSS, REPLACE = 4, 5, 6, 7  # drawn men (binomial)
-PURSUIT, DRONE_LOSS, MOVE = 8, 9, 10
+PURSUIT, DRONE_LOSS, MOVE, BUILDUP = 8, 9, 10, 11
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

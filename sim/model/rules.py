@@ -82,6 +82,18 @@ def step_chance(budget, cost):
     return 1.0 if budget >= cost else budget / cost
 
 
+def main_axis(men, tempo) -> int:
+    """The enemy's axis of effort a side that reads the enemy's build-up sends its reserves
+    to: the one with the most weight of the blow in preparation — the enemy's men on it times
+    its tempo there today (`men[k]`, `tempo[k]` for axes k ≥ 1) —, the first on ties; 0 (none)
+    when no axis carries any."""
+    best, top = 0, 0.0
+    for k in range(1, len(men)):
+        if men[k] * tempo[k] > top:
+            best, top = k, men[k] * tempo[k]
+    return best
+
+
 def drone_strike(effort, intelligence, strength, exposed):
     """Men a unit of `strength` is expected to lose to the enemy's drone strikes today: the
     enemy's `effort` (men a day at full intelligence), half of whose accuracy depends on its
