@@ -163,6 +163,33 @@ def test_drones_take_a_share_of_deliveries_on_each_cell_of_route_in_their_reach(
     assert e.state()["supply"].tolist() == pytest.approx([1.0, 0.81**2, 0.81, 1.0], abs=1e-12)
 
 
+def test_men_coming_up_a_route_under_drones_arrive_reduced(engine):
+    # drone_world's routes (2 exposed cells to (2,3), 1 to (2,4), 0 to (2,5)) at 19 % a cell.
+    # Day 1: strikes take 60 and 30 men. Day 2 (no strikes): 1,000 replacements a day would
+    # fill every gap, but each missing man comes with chance 0.81 per exposed cell of the
+    # unit's route; a reinforcement entering at (0,4), one cell of reach, loses 19 % of 400.
+    wave = {"date": "2025-01-02", "men": 400, "unit_strength": 400, "kind": "inf",
+            "cells": [[0, 4]]}  # fmt: skip
+    w = tiny(
+        ["AAA" + "D" * 7] * 5,
+        [("A", 2, 1, 500), ("D", 2, 3, 600), ("D", 2, 4, 300), ("D", 2, 5, 500)],
+        attacker_drone_range_km=4.0, defender_replacements=1000.0,
+        attacker_drone_effort=[{"from": "2025-01-01", "value": 90.0},
+                               {"from": "2025-01-02", "value": 0.0}],
+        defender_reinforcements={"wave": wave}, rules={"drone_supply": 0.1},
+    )  # fmt: skip
+    e = Engine(engine, w)
+    e.step()
+    assert e.state()["strength"][:4].tolist() == [500, 540, 270, 500]
+    e.phases("arrivals")
+    replaced = [500, 540 + 60 * 0.81**2, 270 + 30 * 0.81, 500]
+    assert e.state()["strength"][:4].tolist() == pytest.approx(replaced, abs=1e-9)
+    assert e.state()["strength"][4] == 400
+    e.phase("sensing")
+    e.phase("drones")
+    assert e.state()["strength"][4] == pytest.approx(400 * 0.81, abs=1e-9)
+
+
 def test_without_drone_effort_or_drone_supply_drones_change_nothing(engine):
     quiet = tiny(["AAA" + "D" * 7] * 3, [("A", 1, 1, 500), ("D", 1, 3, 600)],
                  attacker_drone_range_km=4.0)  # fmt: skip

@@ -51,6 +51,7 @@ class Batch:
         self.cut_off = np.zeros((r, u), bool)
         self.losses = np.zeros((r, 2))
         self.exposure = np.zeros((r, u), np.int64)  # cells of its supply route in drone reach
+        self.entered = np.zeros((r, u), bool)  # reinforcements that entered today
         self.firers = np.flatnonzero((w.fires > 0) & (w.fires_range >= 1))
         self.fed = np.zeros((2, r, self.cells), bool)
         self.road_net = np.zeros((2, r, self.cells), bool)
@@ -115,9 +116,12 @@ class Batch:
                 self.wd,
             )  # fmt: skip
             self.log_mask("reinforcement_arrived", entered)
+            self.entered = entered
+        else:
+            self.entered[:] = False
         kernels.replacements(
             self.strength, self.present, w.side, w.strength0, w.replacements[:, self.day],
-            w.seed, self.reps, self.day, w.deterministic,
+            self.exposure, w.drone_loss, w.seed, self.reps, self.day, w.deterministic,
         )  # fmt: skip
 
     def sensing(self) -> None:
@@ -141,7 +145,7 @@ class Batch:
         self.exposure = kernels.drones(
             self.owner, self.pos, self.present, self.strength, w.side,
             w.drone_range[:, self.day].astype(np.int64), effort, w.intelligence[:, self.day],
-            w.drone_loss > 0, w.sources(self.day), self.land, self.nbr, self.h, self.wd,
+            w.drone_loss, self.entered, w.sources(self.day), self.land, self.nbr, self.h, self.wd,
             self.lost, self.losses, w.seed, self.reps, self.day, w.deterministic,
         )  # fmt: skip
 

@@ -89,11 +89,17 @@ def entry_cell(own, taken, s, home, first, count, offset, entries, edge_cells, w
     return best
 
 
+_drone_throughput = njit(cache=True, inline="always")(rules.drone_throughput)
+
+
 @njit(cache=True, error_model="numpy")
-def replacements(strength, present, side, strength0, men, seed, reps, day, deterministic):
+def replacements(strength, present, side, strength0, men, exposure, loss, seed, reps, day,
+                 deterministic):  # fmt: skip
     """1. Each side's replacements today, `men` (2,), refill its units in proportion to what
     they miss (all of it when there are enough), in place: each missing man comes with chance
-    min(1, men / missing), drawn (rng.binomial_at) unless deterministic."""
+    min(1, men / missing), less what drones take on the unit's supply route as it was
+    yesterday (rules.drone_throughput of `exposure` cells at `loss` each), drawn
+    (rng.binomial_at) unless deterministic."""
     n_rep, n_slot = strength.shape
     for r in range(n_rep):
         for s in (ATTACKER, DEFENDER):
@@ -110,7 +116,8 @@ def replacements(strength, present, side, strength0, men, seed, reps, day, deter
             for u in range(n_slot):
                 if present[r, u] and side[u] == s:
                     missing = strength0[u] - strength[r, u]
-                    strength[r, u] += rng.binomial_at(stream, u, missing, share, deterministic)
+                    come = _drone_throughput(share, exposure[r, u], loss)
+                    strength[r, u] += rng.binomial_at(stream, u, missing, come, deterministic)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -189,19 +196,23 @@ _drone_strike = njit(cache=True, inline="always")(rules.drone_strike)
 
 @njit(cache=True, error_model="numpy")
 def drones(
-    owner, pos, present, strength, side, reach, effort, intelligence, route, source, land, nbr,
-    h, w, lost, losses, seed, reps, day, deterministic,
+    owner, pos, present, strength, side, reach, effort, intelligence, loss, entered, source, land,
+    nbr, h, w, lost, losses, seed, reps, day, deterministic,
 ):  # fmt: skip
     """2b. Drones over each side's ground (the reference engine's `drones`): the enemy's reach
     is the cells within its drone range (`reach` (2,) cells) of ground the side does not hold.
     Where the enemy spends drone `effort` (2,), the side's units in reach lose
     rules.drone_strike of it (over their men, added in slot order), drawn (DRONE_LOSS) and
-    added to `lost` and `losses`. With `route`, returns (R, U) the cells of reach on each
-    unit's least exposed supply route from its side's `source` (fields.route_exposure_map).
+    added to `lost` and `losses`. With deliveries' `loss` per cell of reach, returns (R, U)
+    the cells of reach on each unit's least exposed supply route from its side's `source`
+    (fields.route_exposure_map), and units that `entered` today lose what drones take of
+    men coming up that route (the share 1 − rules.drone_throughput(1, cells, loss), drawn
+    at counter slots + slot) before the strikes.
     Maps up to 64 columns wide are worked as row bit masks (_exposure_bits), wider ones cell
     by cell."""
     n_rep, n_slot = pos.shape
     cells = h * w
+    route = loss > 0
     exposure = np.zeros((n_rep, n_slot), np.int64)
     mask = np.empty(cells, np.bool_)
     near = np.empty(cells, np.bool_)
@@ -246,6 +257,15 @@ def drones(
                 for u in range(n_slot):
                     if present[r, u] and side[u] == s:
                         exposure[r, u] = max(0, crossed[pos[r, u]])
+            for u in range(n_slot):
+                if entered[r, u] and present[r, u] and side[u] == s and exposure[r, u] > 0:
+                    expected = strength[r, u] * (1.0 - _drone_throughput(1.0, exposure[r, u], loss))
+                    m = rng.casualties_at(
+                        stream, n_slot + u, strength[r, u], expected, deterministic
+                    )
+                    strength[r, u] -= m
+                    lost[r, u] += m
+                    losses[r, s] += m
             if effort[1 - s] <= 0:
                 continue
             men = 0.0

@@ -53,6 +53,7 @@ class Day:
     """Per-day scratch shared between phases (what happened today)."""
 
     detected: set[int] = field(default_factory=set)  # slots seen by the enemy
+    entered: set[int] = field(default_factory=set)  # reinforcements that entered today
     exposure: dict[int, int] = field(default_factory=dict)  # slot → route cells in drone reach
     fed: np.ndarray | None = None  # (2, H, W) supply reach of each side
     lost: dict[int, float] = field(default_factory=dict)  # men lost today by slot
@@ -86,6 +87,7 @@ class SalientModel(mesa.Model):
                 self._enter(int(slot), int(world.cell0[slot]))
         self.day = 0
         self.belief = 0  # the attacker's axis the defender believes its main effort (0: none)
+        self.route: dict[int, int] = {}  # slot → route cells in drone reach, at the last drones
         self.losses = [0.0, 0.0]
         self.today = Day()
         self.events: list[tuple[int, str, int]] = []
@@ -211,6 +213,7 @@ class SalientModel(mesa.Model):
             if cell is not None:
                 taken.add(cell)
                 self._enter(int(slot), cell)
+                self.today.entered.add(int(slot))
                 self.today.events.append((self.day, "reinforcement_arrived", int(slot)))
         for side in (ATTACKER, DEFENDER):
             men = float(w.replacements[side, self.day])
@@ -223,9 +226,10 @@ class SalientModel(mesa.Model):
                 continue
             share = min(1.0, men / total)
             stream = rng.python_stream(w.seed, self.replicate, self.day, rng.REPLACE)
-            for u in units:  # each missing man comes with chance `share`
+            for u in units:  # each missing man comes with chance `share`, less drones en route
+                come = rules.drone_throughput(share, self.route.get(u.slot, 0), w.drone_loss)
                 u.strength += float(
-                    rng.binomial_at(stream, u.slot, missing[u.slot], share, w.deterministic)
+                    rng.binomial_at(stream, u.slot, missing[u.slot], come, w.deterministic)
                 )  # fmt: skip
 
     def _entry_cell(self, slot: int, taken: set[int]) -> int | None:
@@ -294,12 +298,15 @@ class SalientModel(mesa.Model):
         drone strikes of the day in proportion to their men (rules.drone_strike), drawn in
         whole men (DRONE_LOSS); with `drone_supply`, each unit's supply route is the one
         through its side's ground that crosses the fewest cells of that reach
-        (fields.route_exposure), kept for the supply phase. Nothing to do without either."""
+        (fields.route_exposure), kept for the supply phase and tomorrow's replacements, and a
+        reinforcement that entered today loses the share of its men that drones take along
+        it. Nothing to do without either."""
         w = self.world
         effort = w.drone_effort[:, self.day]
         if not effort.any() and w.drone_loss == 0:
             return
         sources = w.sources(self.day).reshape(2, *w.shape)
+        self.route = self.today.exposure
         for side in (ATTACKER, DEFENDER):
             reach = fields.dilate(self.owner != side, int(w.drone_range[1 - side, self.day]))
             own = [u for u in self.present() if u.side == side]
@@ -307,6 +314,11 @@ class SalientModel(mesa.Model):
                 route = fields.route_exposure((self.owner == side) & w.land, sources[side], reach)
                 for u in own:
                     self.today.exposure[u.slot] = max(0, int(route.flat[u.flat]))
+                for u in own:  # men coming up the route today lose what deliveries lose
+                    cells = self.today.exposure[u.slot]
+                    if u.slot in self.today.entered and cells > 0:
+                        kept = rules.drone_throughput(1.0, cells, w.drone_loss)
+                        self._lose(u, u.strength * (1.0 - kept), rng.DRONE_LOSS, w.n_units)
             if effort[1 - side] <= 0:
                 continue
             struck = [u for u in own if reach.flat[u.flat]]
