@@ -154,9 +154,10 @@ def controls(loaded: Loaded) -> dict[str, Any]:
             params[f"{side}_{name}"] = slider
         for axis_name, axis in spec.axes.items():  # each axis of effort's tempo, likewise
             label = f"{spec.name} {axis_name} tempo"
+            tempo = spec.tempo if axis.tempo is None else axis.tempo
             params[f"{side}_axis_{axis_name}"] = (
-                _slider(label, float(axis.tempo), 0.0, 1.0, 0.05)
-                if _is_constant(axis.tempo)
+                _slider(label, float(tempo), 0.0, 1.0, 0.05)
+                if _is_constant(tempo)
                 else _slider(f"{label} × schedule", 1.0, 0.0, 2.0, 0.05)
             )
     p, d, last = pause_of(s), s.sides.defender.name, s.days - 1
@@ -192,9 +193,11 @@ def apply(loaded: Loaded, values: dict[str, Any]) -> Loaded:
         spec = data["sides"][side]
         fields = [(spec, name, f"{side}_{name}") for name in ("tempo", "intelligence")]
         fields += [(a, "tempo", f"{side}_axis_{n}") for n, a in spec.get("axes", {}).items()]
+        side_tempo = copy.deepcopy(spec.get("tempo", 0.0))  # an axis without its own starts here
         for node, name, key in fields:
             if key in changed:
-                current, v = node[name], changed[key]
+                current, v = node.get(name), changed[key]
+                current = side_tempo if current is None else current
                 node[name] = float(v) if _is_constant(current) else _scaled(current, v)
     pause_keys = ("defender_intelligence", "pause_intelligence", "pause_day", "pause_days")
     if any(k in changed for k in pause_keys):

@@ -92,6 +92,16 @@ def test_an_axis_of_effort_has_its_own_tempo_slider(tmp_path):
     moved = app.ClassroomModel(scenario=str(path), attacker_axis_north=0.9)
     assert moved.scenario.sides.attacker.axes["north"].tempo == 0.9
     assert moved.world.axis_tempo[0, 1, 0] == 0.9
+    # an axis without a tempo of its own starts at the side's; moving the side's alone moves it
+    del data["sides"]["attacker"]["axes"]["north"]["tempo"]
+    path.write_text(yaml.safe_dump(data))
+    _, params = app.build(path)
+    side_tempo = data["sides"]["attacker"]["tempo"]
+    assert params["attacker_axis_north"]["value"] == side_tempo
+    both = app.ClassroomModel(scenario=str(path), attacker_tempo=0.7, attacker_axis_north=0.2)
+    assert both.world.axis_tempo[0, :2, 0].tolist() == [0.7, 0.2]
+    side = app.ClassroomModel(scenario=str(path), attacker_tempo=0.7)
+    assert side.world.axis_tempo[0, :2, 0].tolist() == [0.7, 0.7]
 
 
 def test_the_pause_is_one_level_for_its_days():

@@ -469,6 +469,15 @@ def test_units_on_an_axis_of_effort_assault_at_its_tempo(engine):
     assert e.assaulted == {0, 1}
 
 
+def test_an_axis_without_a_tempo_of_its_own_follows_the_side_s():
+    tempo = [{"from": "2025-01-01", "value": 0.2}, {"from": "2025-01-04", "value": 0.7}]
+    axes = {"north": {"areas": [[[0, 0], [0, 7]]]}, "south": {"areas": [[[2, 0], [2, 7]]],
+                                                              "tempo": 0.1}}  # fmt: skip
+    w = tiny(["AAA" + "D" * 5] * 3, attacker_tempo=tempo, attacker_axes=axes)
+    assert w.axis_tempo[0, 1].tolist() == w.tempo[0].tolist() == [0.2] * 3 + [0.7] * 7
+    assert w.axis_tempo[0, 2].tolist() == [0.1] * 10
+
+
 # ---- 5b. pursuit ---------------------------------------------------------------------------
 FAST = {"inf": {"firepower": 0.0, "speed_km": 6.0}}  # 3 cells a day at 2 km
 LINE = [("A", 0, 2, 500), ("A", 1, 2, 500), ("A", 2, 2, 500)]  # across the whole front

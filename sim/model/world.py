@@ -339,7 +339,9 @@ def axes(s: Scenario, shape: tuple[int, int], tempo: np.ndarray) -> dict[str, An
     table[:, 0] = tempo
     for side_index, side_name in enumerate(SIDES):
         for k, axis in enumerate(getattr(s.sides, side_name).axes.values(), start=1):
-            table[side_index, k] = schedule(axis.tempo, s.start, s.days)
+            table[side_index, k] = (  # without a tempo of its own: the side's
+                tempo[side_index] if axis.tempo is None else schedule(axis.tempo, s.start, s.days)
+            )
             for (r0, c0), (r1, c1) in axis.areas:
                 rows = slice(min(r0, r1), max(r0, r1) + 1)
                 cols = slice(min(c0, c1), max(c0, c1) + 1)

@@ -256,15 +256,16 @@ class Axis(Strict):
         description="Rectangles the axis covers, each two opposite corner cells "
         "[[row, col], [row, col]], both included.",
     )
-    tempo: Schedule = Field(
-        description="The side's offensive tempo for its units on the axis (0–1; the side's "
-        "`tempo` applies elsewhere)."
+    tempo: Schedule | None = Field(
+        None,
+        description="The side's offensive tempo for its units on the axis (0–1; omitted: the "
+        "side's `tempo`, which also applies off its axes).",
     )
 
     @field_validator("tempo")
     @classmethod
-    def _tempo_range(cls, value: Schedule) -> Schedule:
-        return _check_schedule(value, *SCHEDULE_RANGES["tempo"], "tempo")
+    def _tempo_range(cls, value: Schedule | None) -> Schedule | None:
+        return None if value is None else _check_schedule(value, *SCHEDULE_RANGES["tempo"], "tempo")
 
 
 class Side(Strict):
