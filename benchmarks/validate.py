@@ -1,8 +1,10 @@
-"""Rerun every validation case and rewrite docs/validation.md with the figures it measures.
+"""Rerun every validation case and rewrite docs/validation.md with the figures it measures,
+and the Kursk sensitivity table of docs/model.md.
 
 Nothing in docs/validation.md is typed by hand: the text around the figures lives here, the
-figures come from sim.analysis.validation. The fast cases are also tests
-(tests/test_validation.py); this script runs them all at full size.
+figures come from sim.analysis.validation. In docs/model.md only the block between
+`<!-- validate.py: kursk-study -->` and `<!-- /validate.py -->` is rewritten. The fast cases
+are also tests (tests/test_validation.py); this script runs them all at full size.
 
     python benchmarks/validate.py            # about 4 minutes on a 2-core machine
 """
@@ -19,6 +21,9 @@ from sim.model import RULEBOOK
 
 ROOT = Path(__file__).parent.parent
 OUT = ROOT / "docs" / "validation.md"
+MODEL = ROOT / "docs" / "model.md"
+STUDY = "<!-- validate.py: kursk-study -->"
+STUDY_END = "<!-- /validate.py -->"
 FAST = (  # the drawn duel at rates where the exact chances of the drawn process are needed
     "sides.attacker.kinds.soldier.fires=0.04", "sides.defender.kinds.soldier.fires=0.05",
     "rules.fire_substeps=1", "days=60", "seed=1",
@@ -316,10 +321,44 @@ reach and the pause as the facts give them.
 """
 
 
+def study(runs: int = 100) -> str:
+    """The 2⁴ factorial's effects on Kursk (sim.analysis.validation.kursk_study), as the
+    block of docs/model.md §10.1."""
+    points, effects = v.kursk_study(runs)
+    base = points.iloc[0]
+    rows = [f"| {r.effect} | {r[2]:+,.0f} | {r[3]:+,.0f} |" for r in effects.itertuples()]
+    return "\n".join(
+        [
+            STUDY,
+            f"The scenario as written holds {base['2025-02-28']:,.0f} km² on 2025-02-28 and "
+            f"{base['2025-03-15']:,.0f} km² on 2025-03-15 (mean of {runs} runs). Effects in km² "
+            f"of territory held (high level minus low, averaged over the other factors' "
+            f"{len(points) // 2} combinations; an interaction is half the difference between "
+            "one factor's effect with the other high and with it low):",
+            "",
+            "| effect | 2025-02-28 | 2025-03-15 |",
+            "|---|---|---|",
+            *rows,
+            STUDY_END,
+        ]
+    )
+
+
+def write_study(runs: int = 100) -> None:
+    text = MODEL.read_text(encoding="utf-8")
+    head, found, rest = text.partition(STUDY)
+    if not found:
+        raise SystemExit(f"{MODEL} has no {STUDY} block")
+    _, _, tail = rest.partition(STUDY_END)
+    MODEL.write_text(head + study(runs) + tail, encoding="utf-8")
+    print(f"wrote the Kursk study into {MODEL}")
+
+
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     OUT.write_text(page(), encoding="utf-8")
     print(f"wrote {OUT}")
+    write_study()
 
 
 if __name__ == "__main__":

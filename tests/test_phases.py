@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from worlds import Engine, tiny
+from worlds import Engine, compile_dict, scenario_dict, tiny
 
 from sim.model import fields
 
@@ -867,3 +867,47 @@ def test_water_is_refused_for_units_and_entry_cells():
 
     with pytest.raises(FieldError, match="water"):
         tiny(["AAD"], [("A", 0, 1, 500), ("D", 0, 2, 500)], terrain=[".w."])
+
+
+# ---- units and reinforcements assigned to an axis -----------------------------------------
+def test_units_and_reinforcements_assigned_to_an_axis_start_and_enter_on_it():
+    # Attacker ground rows 0-3 of 8 columns, axes west (columns 0-3) and east (4-7); a reserve
+    # of two on the east axis, a reinforcement entering on the west axis's edge cells.
+    axes = {"west": {"areas": [[[0, 0], [5, 3]]]}, "east": {"areas": [[[0, 4], [5, 7]]]}}
+    data = scenario_dict(["A" * 8] * 4 + ["D" * 8] * 2, attacker_axes=axes)
+    data["sides"]["attacker"]["units"] = [
+        {"kind": "inf", "strength": 500, "count": 2, "zone": "reserve", "axis": "east"}
+    ]
+    data["sides"]["attacker"]["reinforcements"] = {
+        "wave": {
+            "date": "2025-01-01",
+            "men": 1500,
+            "unit_strength": 500,
+            "kind": "inf",
+            "axis": "west",
+        }
+    }
+    w = compile_dict(data)
+    columns = w.cell0 % 8
+    assert (columns[:2] >= 4).all() and (w.cell0[:2] // 8 <= 1).all()  # 3+ cells behind, east
+    assert (columns[2:] <= 3).all()  # entry cells: the west axis's own edge cells
+    entries = set(w.entries.tolist())
+    assert entries and all(c % 8 <= 3 and (c // 8 == 0 or c % 8 == 0) for c in entries)
+
+
+def test_an_unknown_axis_or_an_axis_with_cells_is_refused():
+    from pydantic import ValidationError
+
+    from sim.scenario.load import FieldError, ScenarioError
+
+    data = scenario_dict(["AAAA", "DDDD"])
+    data["sides"]["attacker"]["units"] = [
+        {"kind": "inf", "strength": 500, "count": 1, "zone": "front", "axis": "north"}
+    ]
+    with pytest.raises(FieldError, match="no axis 'north'"):
+        compile_dict(data)
+    data["sides"]["attacker"]["units"] = [
+        {"kind": "inf", "strength": 500, "cells": [[0, 0]], "axis": "north"}
+    ]
+    with pytest.raises((ScenarioError, ValidationError), match="give a zone, not cells"):
+        compile_dict(data)

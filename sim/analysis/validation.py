@@ -284,6 +284,64 @@ def kursk_channels(runs: int = 200) -> pd.DataFrame:
     return table
 
 
+def _north_pressed(path: Path) -> str:
+    """--set line: Kursk's northern axis at tempo 0.8 from 2025-03-06 (Russia's side 0.5),
+    its earlier steps the side's fitted ones."""
+    steps = [(st.from_, st.value) for st in load(path).scenario.sides.attacker.tempo]
+    steps = [(d, 0.8 if str(d) >= "2025-03-06" else v) for d, v in steps]
+    return (
+        "sides.attacker.axes.north.tempo=["
+        + ", ".join(f"{{from: {d}, value: {v}}}" for d, v in steps)
+        + "]"
+    )
+
+
+KURSK_FACTORS = (  # (factor, --set lines at its high level); low: the scenario as written
+    ("Russian drone reach 12 km throughout", ("sides.attacker.drone_range_km=12",)),
+    ("Russian drone strikes, 30 men a day", ("sides.attacker.drone_effort=30",)),
+    ("no intelligence pause in March", ("sides.defender.intelligence=0.8",)),
+    ("northern axis pressed in March (tempo 0.8)", None),  # built from the scenario
+)
+
+
+def kursk_study(runs: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A 2⁴ factorial on Kursk over Russian drone reach × drone strikes × Ukrainian
+    intelligence in March × the northern axis's tempo (KURSK_FACTORS, each at the scenario's
+    value or its high level), `runs` replicates a point with common random numbers. Returns
+    the points' mean territory on 2025-02-28 and 2025-03-15, and the effects: each factor's
+    main effect and each pair's interaction (mean at high minus mean at low, over the design)."""
+    import datetime as dt
+    import itertools
+
+    path = ROOT / "scenarios" / "kursk_2024.yaml"
+    days = ("2025-02-28", "2025-03-15")
+    factors = [(n, sets or (_north_pressed(path),)) for n, sets in KURSK_FACTORS]
+    points = []
+    for levels in itertools.product((0, 1), repeat=len(factors)):
+        sets = [
+            line for (_, lines), on in zip(factors, levels, strict=True) if on for line in lines
+        ]
+        loaded = load(path, sets)
+        held = batch.run(compile_checked(loaded), list(range(runs))).series["territory"]
+        start = loaded.scenario.start
+        row = dict(zip([n for n, _ in factors], levels, strict=True))
+        for day in days:
+            row[day] = float(held[:, (dt.date.fromisoformat(day) - start).days].mean())
+        points.append(row)
+    table = pd.DataFrame(points)
+    signs = 2 * table[[n for n, _ in factors]] - 1  # ±1 coding
+    effects = []
+    names = [n for n, _ in factors]
+    terms = [(n,) for n in names] + list(itertools.combinations(names, 2))
+    for term in terms:
+        sign = np.prod([signs[n] for n in term], axis=0)
+        row = {"effect": " × ".join(term)}
+        for day in days:
+            row[day] = float((sign * table[day]).sum() / (len(table) / 2))
+        effects.append(row)
+    return table, pd.DataFrame(effects)
+
+
 def culmination(tempos=(0.1, 0.2, 0.3, 0.45, 0.6, 0.8), runs: int = 200) -> pd.DataFrame:
     """Mean territory on the classroom scenario's last day by attacker tempo, with the rules'
     fatigue per assault and without it: the culminating point of section 8.4 of docs/model.md."""

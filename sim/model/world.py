@@ -133,10 +133,10 @@ km_to_cells = maps.cells
 WATER = TERRAINS.index("water")
 
 
-def zone_cells(m: MapArrays, side: int, zone: str) -> list[int]:
-    """Own cells of a zone, nearest the enemy first; cells at one distance are spread along
-    the front by a golden-ratio order rather than filled from the top-left corner. Water is in
-    no zone."""
+def zone_cells(m: MapArrays, side: int, zone: str, on: np.ndarray | None = None) -> list[int]:
+    """Own cells of a zone (only those `on` an axis's area, if given), nearest the enemy
+    first; cells at one distance are spread along the front by a golden-ratio order rather
+    than filled from the top-left corner. Water is in no zone."""
     land = m.terrain != WATER
     own = (m.owner == side) & land
     dist = fields.distance((m.owner != side) & land, cap=sum(m.shape))
@@ -146,6 +146,8 @@ def zone_cells(m: MapArrays, side: int, zone: str) -> list[int]:
         pick = own & (dist >= 3)
     else:
         pick = own & (m.homeland == side) & fields.edge(m.shape)
+    if on is not None:
+        pick &= on
     flat = np.flatnonzero(pick)
     d = dist.ravel()[flat]
     rank = np.zeros(len(flat))
@@ -196,6 +198,16 @@ def compile_world(loaded: Loaded) -> World:
                 )
         return flat
 
+    def on_axis(side_index: int, name: str | None, path: tuple) -> np.ndarray | None:
+        """The cells of a side's axis, for units assigned to it (None: not assigned)."""
+        if name is None:
+            return None
+        names = list(getattr(s.sides, SIDES[side_index]).axes)
+        if name not in names:
+            known = ", ".join(names) or "none"
+            raise FieldError((*path, "axis"), f"no axis {name!r} (this side's axes: {known})")
+        return axis_maps(s, m.shape)[side_index] == names.index(name) + 1
+
     for side_index, side_name in enumerate(SIDES):
         spec = getattr(s.sides, side_name)
         for gi, g in enumerate(spec.units):
@@ -207,11 +219,11 @@ def compile_world(loaded: Loaded) -> World:
                         raise FieldError((*path, "cells", j), "another unit is already there")
                     occupied.add(c)
             else:
-                free = [c for c in zone_cells(m, side_index, g.zone) if c not in occupied]
+                on = on_axis(side_index, g.axis, path)
+                free = [c for c in zone_cells(m, side_index, g.zone, on) if c not in occupied]
                 if len(free) < g.n:
-                    raise FieldError(
-                        (*path, "count"), f"only {len(free)} free cells in zone {g.zone!r}"
-                    )
+                    where = f"zone {g.zone!r}" + (f" on axis {g.axis!r}" if g.axis else "")
+                    raise FieldError((*path, "count"), f"only {len(free)} free cells in {where}")
                 cells = free[: g.n]
                 occupied.update(cells)
             for c in cells:
@@ -226,9 +238,12 @@ def compile_world(loaded: Loaded) -> World:
             if rf.cells is not None:
                 entry = listed(rf.cells, side_index, path)
             else:
-                entry = zone_cells(m, side_index, rf.zone or "edge")
+                entry = zone_cells(
+                    m, side_index, rf.zone or "edge", on_axis(side_index, rf.axis, path)
+                )
                 if not entry:
-                    raise FieldError((*path, "zone"), f"zone {rf.zone!r} has no cells")
+                    where = f"zone {rf.zone!r}" + (f" on axis {rf.axis!r}" if rf.axis else "")
+                    raise FieldError((*path, "zone"), f"{where} has no cells")
             day = max(0, (rf.date - s.start).days)
             n, first = rf.n, len(entries)
             entries.extend(entry)
@@ -332,9 +347,7 @@ def compile_world(loaded: Loaded) -> World:
 def axes(s: Scenario, shape: tuple[int, int], tempo: np.ndarray) -> dict[str, Any]:
     """World's axis fields: which axis of each side covers each cell (the first listed where
     they overlap; 0 where none), and the tempo table the assault reads with it."""
-    h, w = shape
     names = tuple(tuple(getattr(s.sides, n).axes) for n in SIDES)
-    axis_of = np.zeros((2, h, w), np.int64)
     table = np.zeros((2, 1 + max(map(len, names)), s.days))
     table[:, 0] = tempo
     for side_index, side_name in enumerate(SIDES):
@@ -342,9 +355,19 @@ def axes(s: Scenario, shape: tuple[int, int], tempo: np.ndarray) -> dict[str, An
             table[side_index, k] = (  # without a tempo of its own: the side's
                 tempo[side_index] if axis.tempo is None else schedule(axis.tempo, s.start, s.days)
             )
+    axis_of = axis_maps(s, shape).reshape(2, -1)
+    return {"axis_of": axis_of, "axis_tempo": table, "axis_names": names}
+
+
+def axis_maps(s: Scenario, shape: tuple[int, int]) -> np.ndarray:
+    """(2, H, W): which axis of each side covers each cell, 1-based in the order written (the
+    first listed where they overlap); 0 where none."""
+    axis_of = np.zeros((2, *shape), np.int64)
+    for side_index, side_name in enumerate(SIDES):
+        for k, axis in enumerate(getattr(s.sides, side_name).axes.values(), start=1):
             for (r0, c0), (r1, c1) in axis.areas:
                 rows = slice(min(r0, r1), max(r0, r1) + 1)
                 cols = slice(min(c0, c1), max(c0, c1) + 1)
                 free = axis_of[side_index, rows, cols] == 0
                 axis_of[side_index, rows, cols][free] = k
-    return {"axis_of": axis_of.reshape(2, -1), "axis_tempo": table, "axis_names": names}
+    return axis_of

@@ -184,11 +184,18 @@ class UnitGroup(Strict):
         description="front: own cells nearest the enemy; reserve: 3+ cells behind the front; "
         "edge: own-homeland cells on the map edge (supply sources).",
     )
+    axis: str | None = Field(
+        None,
+        description="An axis of effort of the side: only the zone's cells on it (assigns the "
+        "units to that axis; with a zone, not with cells).",
+    )
 
     @model_validator(mode="after")
     def _placement(self) -> UnitGroup:
         if (self.cells is None) == (self.zone is None):
             raise ValueError("give exactly one of cells or zone")
+        if self.axis is not None and self.cells is not None:
+            raise ValueError("an axis places units in a zone: give a zone, not cells")
         if self.zone is not None and self.count is None:
             raise ValueError("a zone needs a count")
         if self.cells is not None and self.count not in (None, len(self.cells)):
@@ -220,6 +227,17 @@ class Reinforcement(Strict):
     zone: Literal["front", "reserve", "edge"] | None = Field(
         "edge", description="Entry zone when no cells are listed (see units)."
     )
+    axis: str | None = Field(
+        None,
+        description="An axis of effort of the side: only the zone's cells on it (assigns the "
+        "units to that axis; with a zone, not with cells).",
+    )
+
+    @model_validator(mode="after")
+    def _axis_zone(self) -> Reinforcement:
+        if self.axis is not None and self.cells is not None:
+            raise ValueError("an axis places units in a zone: give a zone, not cells")
+        return self
 
     @property
     def n(self) -> int:
