@@ -254,7 +254,9 @@ to **2025-02-28 only** (the Russian tempo steps inside the window, the intensity
 presses the positional fighting with, both sides' replacements and the share of deliveries
 drones take per km of route — which the territory curve hardly identifies: the fit leaves it
 near its start); the step of 2025-03-06 and everything after the window are not fitted. The
-rules include pursuit and drones on supply routes (docs/model.md, sections 7.5b and 7.2b).
+rules include pursuit, drones on supply routes (deliveries, replacements and arriving men),
+movement costs, and Russia's three axes of effort, on which Ukraine reads the build-up with its
+intelligence (docs/model.md, sections 7.5b, 7.2b, 7.6, 7.2 and 10.1).
 
 - Fit: RMSE **{k.window_rmse:.0f} km²** (bias {k.window_bias:+.0f}) of the median against the
   {k.observations} observations up to 2025-02-28 — which disagree among themselves by up to

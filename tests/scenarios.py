@@ -64,7 +64,13 @@ def random_scenarios(draw) -> dict:
 
     attacker = side("Red", draw(st.integers(3, 10)))
     if draw(st.booleans()):  # an axis of effort in the map's first rows (maps are ≥ 9 × 12)
-        attacker["axes"] = {"north": {"areas": [[[0, 0], [4, 6]]], "tempo": schedule()}}
+        attacker["axes"] = {
+            "north": {
+                "areas": [[[0, 0], [4, 6]]],
+                "tempo": schedule(),
+                "fire_intensity": draw(st.sampled_from([0.1, 0.6])),
+            }
+        }
     if draw(st.booleans()):
         attacker["reinforcements"] = {
             "wave": {

@@ -327,6 +327,16 @@ def test_cover_divides_positional_fire_and_intensity_zero_is_no_fire(engine):
     assert quiet.state()["strength"].tolist() == [600, 500, 400, 200, 300]
 
 
+def test_an_axis_presses_the_positional_fighting_at_its_own_intensity(engine):
+    # Both sides' intensity 0 off their axes; the attacker's axis "here" covers only (0,0),
+    # at 1: only the unit there fires, its 5 men a day shared by the two enemies next to it.
+    axes = {"here": {"areas": [[[0, 0], [0, 0]]], "fire_intensity": 1.0}}
+    units = [("A", 0, 0, 500), ("A", 1, 0, 500), ("D", 0, 1, 500), ("D", 1, 1, 500)]
+    e = Engine(engine, tiny(["AD", "AD"], units, attacker_axes=axes))
+    e.phases("arrivals", "sensing", "supply", "fires")
+    assert e.state()["strength"].tolist() == [500, 500, 497.5, 497.5]
+
+
 def test_drawn_casualties_are_whole_men_binomial_around_the_expectation():
     """Stochastic mode: each unit's losses are Binomial(strength, expected/strength)."""
     from sim.model import batch

@@ -183,13 +183,11 @@ class Batch:
         in `fire_substeps` steps, each drawn on its own counters (kernels.fires)."""
         w = self.w
         f = self.firers
-        intensity = rules.contact_intensity(
-            w.fire_intensity[0, self.day], w.fire_intensity[1, self.day]
-        )
         kernels.fires(
             self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
             self.detected, w.side, w.firepower, w.fires, f, w.fires_range[f], w.area_fire[f],
-            float(intensity), w.intelligence[:, self.day], w.rules.fire_substeps, self.nbr,
+            w.axis_fire[:, :, self.day], w.axis_of, w.intelligence[:, self.day],
+            w.rules.fire_substeps, self.nbr,
             self.cover, w.rules.area_density, self.wd, self.lost, self.losses, w.seed,
             self.reps, self.day, w.deterministic,
         )  # fmt: skip

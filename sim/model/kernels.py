@@ -502,17 +502,20 @@ def supply(pos, present, side, fed, road_net, nbr, level, cut_off, offroad, reco
 
 _effectiveness = njit(cache=True, inline="always")(rules.effectiveness)
 _contact_fire = njit(cache=True, inline="always")(rules.contact_fire)
+_contact_intensity = njit(cache=True, inline="always")(rules.contact_intensity)
 _fires_output = njit(cache=True, inline="always")(rules.fires_output)
 
 
 @njit(cache=True, error_model="numpy")
 def fires(
     owner, pos, present, strength, cohesion, supply, detected, side, firepower, fires_, firers,
-    fire_range, area, intensity, intelligence, steps, nbr, cover, density, w, lost, losses, seed,
-    reps, day, deterministic,
+    fire_range, area, fire, axis_of, intelligence, steps, nbr, cover, density, w, lost, losses,
+    seed, reps, day, deterministic,
 ):  # fmt: skip
     """4. A day's fire, in `steps` sub-steps, for every replicate, in place. Each sub-step:
-    positional fire — every unit's contact_fire at `intensity` shared equally among the enemy
+    positional fire — every unit's contact_fire at the intensity where it stands
+    (the contact intensity of both sides' `fire` today on their axes covering the cell,
+    `axis_of`; row 0 off the axes) shared equally among the enemy
     units next to it, added in slot order of the firing units — plus indirect fire — each
     firer's fires_output shared equally among the detected enemy units within its range, or,
     for an `area` firer, falling on each in proportion to its men (strength / `density`), added
@@ -540,6 +543,8 @@ def fires(
                 if not present[r, u]:
                     continue
                 eff = _effectiveness(cohesion[r, u], supply[r, u])
+                c = pos[r, u]
+                intensity = _contact_intensity(fire[0, axis_of[0, c]], fire[1, axis_of[1, c]])
                 out = _contact_fire(intensity, firepower[u], strength[r, u], eff) / steps
                 if out <= 0:
                     continue

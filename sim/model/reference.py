@@ -374,12 +374,13 @@ class SalientModel(mesa.Model):
         divides what each target suffers; the day's fire comes in `fire_substeps` steps."""
         w = self.world
         steps = w.rules.fire_substeps
+        fire = w.axis_fire[:, :, self.day]  # each side's intensity where it stands: its axis's
         for step in range(steps):
             loss: dict[int, float] = {}
             occ = self.occupied()
             for u in self.present():  # positional fire
                 intensity = rules.contact_intensity(
-                    float(w.fire_intensity[0, self.day]), float(w.fire_intensity[1, self.day])
+                    float(fire[0, w.axis_of[0, u.flat]]), float(fire[1, w.axis_of[1, u.flat]])
                 )
                 out = rules.contact_fire(intensity, float(w.firepower[u.slot]), u.strength, u.eff)
                 out = out / steps

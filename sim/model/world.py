@@ -80,6 +80,7 @@ class World:
     drone_loss: float  # share of deliveries lost per cell of route within enemy drone reach
     axis_of: np.ndarray  # (2, H·W) int64: each side's axis of effort on a cell, 1-based; 0 none
     axis_tempo: np.ndarray  # (2, 1 + axes, days): tempo off the axes (0), then on each axis
+    axis_fire: np.ndarray  # (2, 1 + axes, days): fire intensity off the axes (0), then on each
     axis_names: tuple[tuple[str, ...], tuple[str, ...]]  # each side's axes, in order
 
     @property
@@ -340,23 +341,34 @@ def compile_world(loaded: Loaded) -> World:
         fire_intensity=per_side("fire_intensity"),
         breakout=int(km_to_cells(r.breakout_km, s.map.cell_km)),
         drone_loss=1.0 - (1.0 - r.drone_supply) ** s.map.cell_km,
-        **axes(s, m.shape, per_side("tempo")),
+        **axes(s, m.shape, per_side("tempo"), per_side("fire_intensity")),
     )
 
 
-def axes(s: Scenario, shape: tuple[int, int], tempo: np.ndarray) -> dict[str, Any]:
+def axes(
+    s: Scenario, shape: tuple[int, int], tempo: np.ndarray, fire: np.ndarray
+) -> dict[str, Any]:
     """World's axis fields: which axis of each side covers each cell (the first listed where
     they overlap; 0 where none), and the tempo table the assault reads with it."""
     names = tuple(tuple(getattr(s.sides, n).axes) for n in SIDES)
-    table = np.zeros((2, 1 + max(map(len, names)), s.days))
-    table[:, 0] = tempo
-    for side_index, side_name in enumerate(SIDES):
-        for k, axis in enumerate(getattr(s.sides, side_name).axes.values(), start=1):
-            table[side_index, k] = (  # without a tempo of its own: the side's
-                tempo[side_index] if axis.tempo is None else schedule(axis.tempo, s.start, s.days)
-            )
+    tables = {}
+    for field, side_values in (("tempo", tempo), ("fire_intensity", fire)):
+        table = np.zeros((2, 1 + max(map(len, names)), s.days))
+        table[:, 0] = side_values
+        for side_index, side_name in enumerate(SIDES):
+            for k, axis in enumerate(getattr(s.sides, side_name).axes.values(), start=1):
+                own = getattr(axis, field)  # without one of its own: the side's
+                table[side_index, k] = (
+                    side_values[side_index] if own is None else schedule(own, s.start, s.days)
+                )
+        tables[field] = table
     axis_of = axis_maps(s, shape).reshape(2, -1)
-    return {"axis_of": axis_of, "axis_tempo": table, "axis_names": names}
+    return {
+        "axis_of": axis_of,
+        "axis_tempo": tables["tempo"],
+        "axis_fire": tables["fire_intensity"],
+        "axis_names": names,
+    }
 
 
 def axis_maps(s: Scenario, shape: tuple[int, int]) -> np.ndarray:

@@ -280,10 +280,18 @@ class Axis(Strict):
         "side's `tempo`, which also applies off its axes).",
     )
 
-    @field_validator("tempo")
+    fire_intensity: Schedule | None = Field(
+        None,
+        description="How hard the side presses the positional fighting from the axis (0–1; "
+        "omitted: the side's `fire_intensity`).",
+    )
+
+    @field_validator("tempo", "fire_intensity")
     @classmethod
-    def _tempo_range(cls, value: Schedule | None) -> Schedule | None:
-        return None if value is None else _check_schedule(value, *SCHEDULE_RANGES["tempo"], "tempo")
+    def _schedule_range(cls, value: Schedule | None, info: ValidationInfo) -> Schedule | None:
+        if value is None:
+            return None
+        return _check_schedule(value, *SCHEDULE_RANGES[info.field_name], info.field_name)
 
 
 class Side(Strict):
