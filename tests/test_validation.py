@@ -59,3 +59,11 @@ def test_a_broken_front_gives_way_at_the_attackers_speed_and_a_held_one_grinds()
     assert rate["broken", False] == pytest.approx(1.0, rel=0.05)
     assert rate["held", True] < rate["broken", True] / 5
     assert rate["held", False] <= rate["held", True]
+
+
+def test_a_march_keeps_the_closed_form_pace_of_its_ground():
+    table = v.march(runs=100)
+    assert table["exact"].tolist() == [1, 2 / 3, 0.5, 2, 2, 4 / 3, 1, 4]
+    assert (table["z"].abs() < 3).all()
+    deterministic = table[table["exact"].isin([1, 2, 4])]  # whole steps: no draw
+    assert (deterministic["model"] == deterministic["exact"]).all()

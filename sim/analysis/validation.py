@@ -377,3 +377,36 @@ def front(runs: int = 200) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+MARCH_LANES = ("open", "forest", "marsh", "road")  # rows 0, 2, 4, 6 of march.yaml
+
+
+def march(speeds_km=(2.0, 4.0), runs: int = 200, days: int = 12) -> pd.DataFrame:
+    """The movement costs against their closed form (`scenarios/validation/march.yaml`): the
+    mean pace, in cells a day over `days` days (before the fastest reaches the enemy), of a
+    battalion marching over ground of one cost c at a speed s (cells a day), beside s / c,
+    the exact expected pace of the rule (full steps while the day's movement covers them, the
+    last part-step with the share of its cost left), and the z of the difference in standard
+    errors of the mean."""
+    rows = []
+    for speed_km in speeds_km:
+        w = world("march", (f"sides.attacker.kinds.infantry.speed_km={speed_km}",))
+        run = batch.run(w, list(range(runs)), trace=True)
+        cells = np.array(run.states[days - 1]["pos"]) % w.shape[1]  # (runs, 4): column reached
+        for k, lane in enumerate(MARCH_LANES):
+            cost = float(w.move_cost.ravel()[w.cell0[k] + 1])
+            pace = cells[:, k] / days
+            exact = float(w.speed[k]) / cost
+            se = pace.std(ddof=1) / np.sqrt(runs)
+            rows.append(
+                {
+                    "ground": lane,
+                    "cost": cost,
+                    "speed": float(w.speed[k]),
+                    "exact": exact,
+                    "model": float(pace.mean()),
+                    "z": float((pace.mean() - exact) / se) if se > 0 else 0.0,
+                }
+            )
+    return pd.DataFrame(rows)
