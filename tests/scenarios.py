@@ -63,23 +63,28 @@ def random_scenarios(draw) -> dict:
         }
 
     attacker = side("Red", draw(st.integers(3, 10)))
-    if draw(st.booleans()):  # an axis of effort in the map's first rows (maps are ≥ 9 × 12)
+    defender = side("Blue", draw(st.integers(2, 6)))
+    if draw(st.booleans()):  # axes of effort in the map's first rows (maps are ≥ 9 × 12)
         attacker["axes"] = {
             "north": {
                 "areas": [[[0, 0], [4, 6]]],
                 "tempo": schedule(),
                 "fire_intensity": draw(st.sampled_from([0.1, 0.6])),
-            }
+            },
+            "east": {"areas": [[[0, 7], [8, 11]]]},  # the side's tempo and intensity
         }
     if draw(st.booleans()):
-        attacker["reinforcements"] = {
-            "wave": {
-                "date": f"2025-01-{draw(st.integers(1, 20)):02d}",
-                "men": draw(st.integers(300, 3000)),
-                "kind": "inf",
-                "zone": "edge",
+        defender["axes"] = {"hold": {"areas": [[[3, 0], [8, 8]]], "fire_intensity": 0.5}}
+    for spec in (attacker, defender):
+        if draw(st.booleans()):
+            spec["reinforcements"] = {
+                "wave": {
+                    "date": f"2025-01-{draw(st.integers(1, 20)):02d}",
+                    "men": draw(st.integers(300, 3000)),
+                    "kind": "inf",
+                    "zone": "edge",
+                }
             }
-        }
     return {
         "name": "random",
         "start": "2025-01-01",
@@ -111,7 +116,7 @@ def random_scenarios(draw) -> dict:
             },
             "road_cost": draw(st.sampled_from([1.0, 0.5])),
         },
-        "sides": {"attacker": attacker, "defender": side("Blue", draw(st.integers(2, 6)))},
+        "sides": {"attacker": attacker, "defender": defender},
     }
 
 

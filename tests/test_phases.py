@@ -921,3 +921,12 @@ def test_an_unknown_axis_or_an_axis_with_cells_is_refused():
     ]
     with pytest.raises((ScenarioError, ValidationError), match="give a zone, not cells"):
         compile_dict(data)
+
+
+def test_water_has_no_movement_cost():
+    from pydantic import ValidationError
+
+    from sim.scenario.load import ScenarioError
+
+    with pytest.raises((ScenarioError, ValidationError), match="water is impassable"):
+        tiny(["AD"], rules={"move_cost": {"water": 2.0}})

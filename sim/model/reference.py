@@ -454,7 +454,8 @@ class SalientModel(mesa.Model):
 
     def pursuit(self) -> None:
         """5b. With `rules.pursuit`, each unit that advanced into a captured cell today (slot
-        order) presses on, one cell at a time up to its speed: into the least defended of the
+        order) presses on, one cell at a time while its day's movement lasts (speed less the
+        cost of the cells entered, rules.step_chance): into the least defended of the
         three cells ahead (fields.ahead; ground defence and the support of the enemy units
         around it, their power as at the start of the phase) that it may take and no unit
         stands on, which falls with the capture chance of the unit's attack; the first cell

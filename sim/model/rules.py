@@ -37,8 +37,9 @@ def warning(bonus: float, intelligence):
 
 def contact_intensity(attacker, defender):
     """How hard the two sides fight where they touch, as a share of a day's full fire: as hard
-    as the side pressing harder makes it (each side's `fire_intensity`), since the side pressed
-    fires back — raids and shelling duels take two."""
+    as the side pressing harder makes it (each side's `fire_intensity` where the firing unit
+    stands: its axis's, or the side's), since the side pressed fires back — raids and shelling
+    duels take two."""
     return max(attacker, defender)
 
 

@@ -433,6 +433,8 @@ class Rules(Strict):
             for name, v in getattr(self, table).items():
                 if not 0.1 <= v <= 10:
                     raise ValueError(f"{table}.{name} must be between 0.1 and 10")
+        if "water" in self.move_cost:
+            raise ValueError("move_cost.water: water is impassable, it has no movement cost")
         return self
 
 
