@@ -635,6 +635,8 @@ def steps(*values: float) -> list[dict]:
     "intelligence, west_tempo, path",
     [
         (0.0, 0.0, [(7, 8), (5, 8), (3, 8), (2, 8), (2, 8)]),  # never reads: nearest front
+        (0.5, 0.0, [(7, 8), (5, 8), (3, 8), (2, 8), (2, 8)]),  # read if draw < 0.5: not 0.5
+        (0.51, 0.0, [(7, 8), (5, 9), (3, 11), (2, 12), (2, 12)]),
         (1.0, 0.0, [(7, 8), (5, 9), (3, 11), (2, 12), (2, 12)]),  # reads at once: east axis
         (steps(0, 0, 0, 1), 0.0, [(7, 8), (5, 8), (3, 8), (3, 10), (2, 12)]),  # late
         # the blow shifts west on day 2; read on day 1 only: the reserve goes to the wrong axis
