@@ -30,6 +30,11 @@ FAST = (  # the drawn duel at rates where the exact chances of the drawn process
 )  # fmt: skip
 
 
+def markdown_table(columns: list[str], rows: list[str]) -> str:
+    """A Markdown table: the header of `columns`, its rule, then the formatted `rows`."""
+    return "\n".join(["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *rows])
+
+
 def pct(x: float) -> str:
     return f"{100 * x:.2f} %"
 
@@ -54,14 +59,9 @@ def laws() -> str:
                     f"| {c.law} | ×{scale} | {steps} | {c.days} | {pct(c.max_error)} | {end} "
                     f"| {kept} |"
                 )
-    return "\n".join(
-        [
-            "| law | rates | fire sub-steps a day | days compared | largest error of a side's "
-            "total | day the loser has no men left | the winner's men then |",
-            "|---|---|---|---|---|---|---|",
-            *rows,
-        ]
-    )
+    columns = ["law", "rates", "fire sub-steps a day", "days compared"]
+    columns += ["largest error of a side's total", "day the loser has no men left"]
+    return markdown_table([*columns, "the winner's men then"], rows)
 
 
 def duels() -> str:
@@ -82,13 +82,9 @@ def duels() -> str:
             f"| {c.model.d_survivors:.3f} / {c.exact.d_survivors:.3f} ({c.z[2]:+.2f}) "
             f"| {pct(c.unfinished)} |"
         )
-    return "\n".join(
-        [
-            "| duel | exact value of | runs | P(A wins): model / exact (z) | E[A left] | "
-            "E[D left] | runs still fighting at the end |",
-            "|---|---|---|---|---|---|---|",
-            *rows,
-        ]
+    columns = ["duel", "exact value of", "runs", "P(A wins): model / exact (z)"]
+    return markdown_table(
+        [*columns, "E[A left]", "E[D left]", "runs still fighting at the end"], rows
     )
 
 
@@ -100,13 +96,8 @@ def iwo() -> tuple[str, v.IwoCheck]:
         for r in c.days.itertuples()
         if r.day in (1, 2, 3, 4, 5, 6, 7, 10, 15, 20, 25, 30, 35)
     ]
-    return "\n".join(
-        [
-            "| day | record: US active | Engel's fit | model: median | model: 80 % band |",
-            "|---|---|---|---|---|",
-            *rows,
-        ]
-    ), c
+    columns = ["day", "record: US active", "Engel's fit", "model: median", "model: 80 % band"]
+    return markdown_table(columns, rows), c
 
 
 def observed_spread() -> float:
@@ -126,13 +117,8 @@ def kursk() -> v.KurskCheck:
 def culmination() -> str:
     table = v.culmination()
     rows = [f"| {r.tempo:g} | {r[2]:.0f} | {r[3]:.0f} |" for r in table.itertuples()]
-    return "\n".join(
-        [
-            "| attacker tempo | mean km² held on day 120 | the same, no fatigue per assault |",
-            "|---|---|---|",
-            *rows,
-        ]
-    )
+    columns = ["attacker tempo", "mean km² held on day 120", "the same, no fatigue per assault"]
+    return markdown_table(columns, rows)
 
 
 def front() -> tuple[str, float]:
@@ -144,13 +130,8 @@ def front() -> tuple[str, float]:
         f"| {r.front} | {'on' if r.pursuit else 'off'} | {r[3]:.2f} | {r[4]:.2f} |"
         for r in table.itertuples()
     ]
-    return "\n".join(
-        [
-            "| front | pursuit | cells a day, days 1–5 | cells a day, days 1–20 |",
-            "|---|---|---|---|",
-            *rows,
-        ]
-    ), float(held[True] / held[False])
+    columns = ["front", "pursuit", "cells a day, days 1–5", "cells a day, days 1–20"]
+    return markdown_table(columns, rows), float(held[True] / held[False])
 
 
 def march() -> str:
@@ -159,13 +140,8 @@ def march() -> str:
         f"| {r.ground} | {r.cost:g} | {r.speed:g} | {r.exact:.3f} | {r.model:.3f} | {r.z:+.2f} |"
         for r in table.itertuples()
     ]
-    return "\n".join(
-        [
-            "| ground | cost | speed (cells a day) | exact pace, speed / cost | model | z |",
-            "|---|---|---|---|---|---|",
-            *rows,
-        ]
-    )
+    columns = ["ground", "cost", "speed (cells a day)", "exact pace, speed / cost", "model", "z"]
+    return markdown_table(columns, rows)
 
 
 def channels() -> str:
@@ -174,13 +150,7 @@ def channels() -> str:
         f"| {r.setting} | {r[2]:,.0f} | {r[4]:+,.0f} | {r[3]:,.0f} | {r[5]:+,.0f} |"
         for r in table.itertuples()
     ]
-    return "\n".join(
-        [
-            "| setting | 2025-02-28 km² | Δ | 2025-03-15 km² | Δ |",
-            "|---|---|---|---|---|",
-            *rows,
-        ]
-    )
+    return markdown_table(["setting", "2025-02-28 km²", "Δ", "2025-03-15 km²", "Δ"], rows)
 
 
 def page() -> str:
@@ -366,9 +336,7 @@ def study(runs: int = 100) -> str:
             f"{len(points) // 2} combinations; an interaction is half the difference between "
             "one factor's effect with the other high and with it low):",
             "",
-            "| effect | 2025-02-28 | 2025-03-15 |",
-            "|---|---|---|",
-            *rows,
+            markdown_table(["effect", "2025-02-28", "2025-03-15"], rows),
             STUDY_END,
         ]
     )

@@ -199,6 +199,8 @@ def compile_world(loaded: Loaded) -> World:
                 )
         return flat
 
+    axis_of = axis_maps(s, m.shape)
+
     def on_axis(side_index: int, name: str | None, path: tuple) -> np.ndarray | None:
         """The cells of a side's axis, for units assigned to it (None: not assigned)."""
         if name is None:
@@ -207,7 +209,10 @@ def compile_world(loaded: Loaded) -> World:
         if name not in names:
             known = ", ".join(names) or "none"
             raise FieldError((*path, "axis"), f"no axis {name!r} (this side's axes: {known})")
-        return axis_maps(s, m.shape)[side_index] == names.index(name) + 1
+        return axis_of[side_index] == names.index(name) + 1
+
+    def zone_text(zone: str | None, axis: str | None) -> str:
+        return f"zone {zone!r}" + (f" on axis {axis!r}" if axis else "")
 
     for side_index, side_name in enumerate(SIDES):
         spec = getattr(s.sides, side_name)
@@ -223,7 +228,7 @@ def compile_world(loaded: Loaded) -> World:
                 on = on_axis(side_index, g.axis, path)
                 free = [c for c in zone_cells(m, side_index, g.zone, on) if c not in occupied]
                 if len(free) < g.n:
-                    where = f"zone {g.zone!r}" + (f" on axis {g.axis!r}" if g.axis else "")
+                    where = zone_text(g.zone, g.axis)
                     raise FieldError((*path, "count"), f"only {len(free)} free cells in {where}")
                 cells = free[: g.n]
                 occupied.update(cells)
@@ -243,8 +248,7 @@ def compile_world(loaded: Loaded) -> World:
                     m, side_index, rf.zone or "edge", on_axis(side_index, rf.axis, path)
                 )
                 if not entry:
-                    where = f"zone {rf.zone!r}" + (f" on axis {rf.axis!r}" if rf.axis else "")
-                    raise FieldError((*path, "zone"), f"{where} has no cells")
+                    raise FieldError((*path, "zone"), f"{zone_text(rf.zone, rf.axis)} has no cells")
             day = max(0, (rf.date - s.start).days)
             n, first = rf.n, len(entries)
             entries.extend(entry)
@@ -341,15 +345,13 @@ def compile_world(loaded: Loaded) -> World:
         fire_intensity=per_side("fire_intensity"),
         breakout=int(km_to_cells(r.breakout_km, s.map.cell_km)),
         drone_loss=1.0 - (1.0 - r.drone_supply) ** s.map.cell_km,
-        **axes(s, m.shape, per_side("tempo"), per_side("fire_intensity")),
+        **axes(s, axis_of, per_side("tempo"), per_side("fire_intensity")),
     )
 
 
-def axes(
-    s: Scenario, shape: tuple[int, int], tempo: np.ndarray, fire: np.ndarray
-) -> dict[str, Any]:
-    """World's axis fields: which axis of each side covers each cell (the first listed where
-    they overlap; 0 where none), and the tempo table the assault reads with it."""
+def axes(s: Scenario, axis_of: np.ndarray, tempo: np.ndarray, fire: np.ndarray) -> dict[str, Any]:
+    """World's axis fields: `axis_of` (axis_maps) flattened, and the tempo and fire intensity
+    tables the assault and fires read with it (row 0 off the axes: the side's)."""
     names = tuple(tuple(getattr(s.sides, n).axes) for n in SIDES)
     tables = {}
     for field, side_values in (("tempo", tempo), ("fire_intensity", fire)):
@@ -362,9 +364,8 @@ def axes(
                     side_values[side_index] if own is None else schedule(own, s.start, s.days)
                 )
         tables[field] = table
-    axis_of = axis_maps(s, shape).reshape(2, -1)
     return {
-        "axis_of": axis_of,
+        "axis_of": axis_of.reshape(2, -1),
         "axis_tempo": tables["tempo"],
         "axis_fire": tables["fire_intensity"],
         "axis_names": names,

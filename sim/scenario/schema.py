@@ -172,7 +172,23 @@ class Kind(Strict):
     )
 
 
-class UnitGroup(Strict):
+class OnAxis(Strict):
+    """Units placed by zone may be assigned to one of their side's axes of effort."""
+
+    axis: str | None = Field(
+        None,
+        description="An axis of effort of the side: only the zone's cells on it (assigns the "
+        "units to that axis; with a zone, not with cells).",
+    )
+
+    @model_validator(mode="after")
+    def _axis_zone(self) -> OnAxis:
+        if self.axis is not None and getattr(self, "cells", None) is not None:
+            raise ValueError("an axis places units in a zone: give a zone, not cells")
+        return self
+
+
+class UnitGroup(OnAxis):
     """Units of one kind and strength, on listed cells or spread over a zone."""
 
     kind: str = Field(description="Name of a kind of this side.")
@@ -184,18 +200,11 @@ class UnitGroup(Strict):
         description="front: own cells nearest the enemy; reserve: 3+ cells behind the front; "
         "edge: own-homeland cells on the map edge (supply sources).",
     )
-    axis: str | None = Field(
-        None,
-        description="An axis of effort of the side: only the zone's cells on it (assigns the "
-        "units to that axis; with a zone, not with cells).",
-    )
 
     @model_validator(mode="after")
     def _placement(self) -> UnitGroup:
         if (self.cells is None) == (self.zone is None):
             raise ValueError("give exactly one of cells or zone")
-        if self.axis is not None and self.cells is not None:
-            raise ValueError("an axis places units in a zone: give a zone, not cells")
         if self.zone is not None and self.count is None:
             raise ValueError("a zone needs a count")
         if self.cells is not None and self.count not in (None, len(self.cells)):
@@ -207,7 +216,7 @@ class UnitGroup(Strict):
         return len(self.cells) if self.cells is not None else int(self.count or 0)
 
 
-class Reinforcement(Strict):
+class Reinforcement(OnAxis):
     """A scheduled arrival: `men` split into units of `unit_strength` entering on `date`."""
 
     date: dt.date = Field(description="Day the units start to arrive (date).")
@@ -227,17 +236,6 @@ class Reinforcement(Strict):
     zone: Literal["front", "reserve", "edge"] | None = Field(
         "edge", description="Entry zone when no cells are listed (see units)."
     )
-    axis: str | None = Field(
-        None,
-        description="An axis of effort of the side: only the zone's cells on it (assigns the "
-        "units to that axis; with a zone, not with cells).",
-    )
-
-    @model_validator(mode="after")
-    def _axis_zone(self) -> Reinforcement:
-        if self.axis is not None and self.cells is not None:
-            raise ValueError("an axis places units in a zone: give a zone, not cells")
-        return self
 
     @property
     def n(self) -> int:
