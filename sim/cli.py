@@ -482,6 +482,40 @@ def replay(
     click.echo(f"replay: {output}")
 
 
+@main.command("map")
+@click.argument("scenario", type=click.Path(path_type=Path))  # the loader names a folder
+@click.option(
+    "--ascii",
+    "as_ascii",
+    is_flag=True,
+    help="Write the scenario with its map as ASCII layers (YAML) instead of the picture.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File.")
+@overrides
+@bad_input_exits
+def map_(scenario: Path, as_ascii: bool, output: Path | None, sets: tuple[str, ...]) -> None:
+    """The scenario's grid over the GeoJSON it was drawn from (HTML), or --ascii: the
+    scenario with its map as ASCII layers, a file that needs no GeoJSON."""
+    from sim.experiment.store import write_page
+    from sim.model.world import compile_world
+    from sim.scenario import export, shipped
+    from sim.scenario.load import load
+    from sim.viz.mapview import map_page
+
+    scenario = shipped.find(scenario)
+    loaded = load(scenario, list(sets))
+    if as_ascii:
+        output = output or Path(f"{scenario.stem}_ascii.yaml")
+        header = f"{scenario.name} with its map as ASCII layers, written by: sim map --ascii"
+        write_page(output, export.dump(export.ascii_data(loaded), header))
+        h, w = loaded.map.shape
+        click.echo(f"map: {output} ({h}×{w} cells as ASCII layers)")
+        return
+    output = output or Path("map.html")
+    write_page(output, map_page(loaded, compile_world(loaded)))
+    click.echo(f"map: {output}")
+
+
 @main.command()
 @click.argument("scenario", required=False, type=click.Path(path_type=Path))
 @click.option(

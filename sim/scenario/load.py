@@ -9,6 +9,7 @@ command line. Whatever the input, the answer is a Scenario or one ScenarioError 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import stat
@@ -44,6 +45,7 @@ MAX_VALUES = 100_000  # values after expanding aliases: a "billion laughs" file 
 MAX_DEPTH = 64
 MAX_SHOWN = 40  # characters of a user's value or key quoted in a message
 LAYER_NAMES = ("terrain", "owner", "homeland", "roads")
+GEO_LAYERS = ("homeland", "held", "rivers", "roads", "places")  # and terrain.<name>
 FieldPath = tuple[str | int, ...]
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _KEY_TYPES = (str, int, float, bool, dt.date)
@@ -317,31 +319,61 @@ def _read_text(path: Path) -> str:
         raise _Unreadable("not UTF-8 text") from None
 
 
+def _beside(rel: Any, base: Path, src: Source, path: FieldPath) -> str:
+    """The text of the file `rel` names beside the scenario (subfolders allowed, no '..')."""
+    if not isinstance(rel, str) or not rel:
+        raise src.error(path, "expected the name of a file beside the scenario")
+    target = (base / rel).resolve()
+    if Path(rel).is_absolute() or ".." in Path(rel).parts or base.resolve() not in target.parents:
+        raise src.error(path, f"{shown(rel)} must name a file beside the scenario (no '..')")
+    try:
+        return _read_text(target)
+    except _Unreadable as exc:
+        raise src.error(path, f"{shown(rel)}: {exc}") from None
+
+
+def geo_parse(text: str) -> Any:
+    """A GeoJSON file's text as data; ValueError says where it stops being JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("not JSON a map can use: nested too deeply") from None
+
+
+def _vectors(geo: dict) -> list[tuple[FieldPath, dict]]:
+    """(path under map.geo, layer) of each GeoJSON layer written in a geo map."""
+    out = [((name,), geo[name]) for name in GEO_LAYERS if isinstance(geo.get(name), dict)]
+    terrain = geo.get("terrain")
+    if isinstance(terrain, dict):
+        out += [(("terrain", k), v) for k, v in terrain.items() if isinstance(v, dict)]
+    return out
+
+
 def _layer_files(data: Any, base: Path, src: Source) -> None:
-    """Replace `{file: name}` layers by the text of a file beside the scenario."""
+    """Replace `{file: name}` ASCII layers by the file's text, and read each GeoJSON layer's
+    file into its `geojson`, so that the scenario's data carries its map wherever it goes
+    (sweep workers, the app, the results' hash)."""
     spec = data.get("map") if isinstance(data, dict) else None
     layers = spec.get("layers") if isinstance(spec, dict) else None
-    if not isinstance(layers, dict):
-        return
-    for name in LAYER_NAMES:
-        value = layers.get(name)
-        if not (isinstance(value, dict) and set(value) == {"file"}):
+    if isinstance(layers, dict):
+        for name in LAYER_NAMES:
+            value = layers.get(name)
+            if isinstance(value, dict) and set(value) == {"file"}:
+                layers[name] = _beside(value["file"], base, src, ("map", "layers", name, "file"))
+    geo = spec.get("geo") if isinstance(spec, dict) else None
+    for sub, layer in _vectors(geo) if isinstance(geo, dict) else ():
+        if "file" not in layer:
             continue
-        path = ("map", "layers", name, "file")
-        rel = value["file"]
-        if not isinstance(rel, str) or not rel:
-            raise src.error(path, "expected the name of a file beside the scenario")
-        target = (base / rel).resolve()
-        if (
-            Path(rel).is_absolute()
-            or ".." in Path(rel).parts
-            or base.resolve() not in target.parents
-        ):
-            raise src.error(path, f"{shown(rel)} must name a file beside the scenario (no '..')")
+        path = ("map", "geo", *sub, "file")
+        if "geojson" in layer:
+            raise src.error(path, "give the file or the geojson, not both")
+        text = _beside(layer["file"], base, src, path)
         try:
-            layers[name] = _read_text(target)
-        except _Unreadable as exc:
-            raise src.error(path, f"{shown(rel)}: {exc}") from None
+            layer["geojson"] = geo_parse(text)
+        except ValueError as exc:
+            raise src.error(path, f"{shown(layer['file'])}: {exc}") from None
 
 
 # ----------------------------------------------------------------------------- --set
@@ -603,8 +635,7 @@ def validate(data: Any, src: Source, like: Loaded | None = None) -> Loaded:
         try:
             arrays = maps.build(scenario.map)
         except maps.MapError as exc:
-            where = ("map", "layers", exc.field) if scenario.map.layers else ("map", "generate")
-            raise src.error(where, str(exc)) from None
+            raise src.error(("map", *exc.path), str(exc)) from None
     _check_references(scenario, arrays.shape, src)
     _check_size(scenario, arrays.shape, src)
     return Loaded(scenario, src, arrays)

@@ -1,4 +1,5 @@
-"""Map layers → arrays: ASCII layers as written, or a generated half-ellipse salient.
+"""Map layers → arrays: ASCII layers as written, a generated half-ellipse salient, or
+GeoJSON layers rasterised (sim/scenario/geo.py).
 
 Rows run north to south, columns west to east; side codes are 0 = attacker, 1 = defender.
 """
@@ -6,20 +7,24 @@ Rows run north to south, columns west to east; side codes are 0 = attacker, 1 = 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.scenario.schema import MAX_CELLS, TERRAINS, Generated, Layers, Map
 
+if TYPE_CHECKING:
+    from sim.scenario.geo import Frame
+
 ATTACKER, DEFENDER = 0, 1
 
 
 class MapError(ValueError):
-    """A map that cannot be read; `field` names the layer."""
+    """A map that cannot be read; `field` names the layer, or the field path under `map`."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
-        self.field = field
+        self.path = ("layers", field) if isinstance(field, str) else field
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,8 @@ class MapArrays:
     owner: np.ndarray  # (H, W) int8, side holding the cell at the start
     homeland: np.ndarray  # (H, W) int8, side whose homeland the cell is
     road: np.ndarray  # (H, W) bool
-    places: tuple[tuple[str, tuple[int, int], float], ...] = ()  # generated places
+    places: tuple[tuple[str, tuple[int, int], float], ...] = ()  # generated or GeoJSON places
+    frame: Frame | None = None  # where the cells lie on the ground (GeoJSON maps)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -103,7 +109,7 @@ def generate(spec: Generated, cell_km: float) -> MapArrays:
     border_row = depth + max(1, int(cells(spec.margin_km, cell_km)))
     height = border_row + max(1, int(cells(spec.homeland_km, cell_km)))
     if width * height > MAX_CELLS:
-        raise MapError("generate", f"{height}×{width} cells is more than {MAX_CELLS}")
+        raise MapError(("generate",), f"{height}×{width} cells is more than {MAX_CELLS}")
     # Half-ellipse of semi-axes (a, depth) cells with area_km2: a = 2·area / (π·depth).
     a = 2 * spec.area_km2 / (np.pi * spec.depth_km * cell_km)
     rows, cols = np.mgrid[0:height, 0:width]
@@ -114,7 +120,7 @@ def generate(spec: Generated, cell_km: float) -> MapArrays:
     owner = homeland.copy()
     owner[(y >= 0) & (x * x + y * y <= 1.0)] = DEFENDER
     if not (owner != homeland).any():
-        raise MapError("generate", "the salient is smaller than one cell")
+        raise MapError(("generate",), "the salient is smaller than one cell")
     rng = np.random.default_rng(spec.seed)
     u = rng.random((height, width))
     terrain = np.zeros((height, width), np.int8)
@@ -131,7 +137,12 @@ def generate(spec: Generated, cell_km: float) -> MapArrays:
 
 
 def build(spec: Map) -> MapArrays:
+    """The map's arrays; MapError names the field (GeoError, under map.geo, for GeoJSON)."""
     if spec.layers is not None:
         return from_layers(spec.layers)
+    if spec.geo is not None:
+        from sim.scenario import geo  # shapely and pyproj load only for GeoJSON maps
+
+        return geo.build(spec.geo, spec.cell_km)
     assert spec.generate is not None
     return generate(spec.generate, spec.cell_km)

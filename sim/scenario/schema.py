@@ -133,15 +133,84 @@ class Generated(Strict):
         return self
 
 
+class Vector(Strict):
+    """A GeoJSON layer (WGS84 lon/lat): `{file: name}` beside the scenario, which the loader
+    reads into `geojson` so that the scenario carries its geometry wherever it travels."""
+
+    file: str | None = Field(None, description="A GeoJSON file beside the scenario.")
+    geojson: dict[str, Any] | None = Field(
+        None, description="The GeoJSON itself (filled in from `file` by the loader)."
+    )
+
+    @model_validator(mode="after")
+    def _given(self) -> Vector:
+        if self.geojson is None:
+            raise ValueError("expected {file: NAME.geojson} naming a file beside the scenario")
+        return self
+
+
+class Homeland(Vector):
+    """The border: a line with a point on the defender's side, or the defender's homeland as
+    polygons (then `defender_at` is not needed)."""
+
+    defender_at: tuple[float, float] | None = Field(
+        None, description="[lon, lat] of a point in the defender's homeland (with a line)."
+    )
+
+
+class River(Vector):
+    terrain: Terrain = Field("marsh", description="Terrain of the cells a river crosses.")
+
+
+class Geo(Strict):
+    """A map rasterised from GeoJSON layers on an equal-area grid (docs/scenarios.md)."""
+
+    box: tuple[float, float, float, float] = Field(
+        description="[west, south, east, north]: the map's lon/lat box (degrees, WGS84)."
+    )
+    share: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Rasterisation: a cell takes a polygon's value when the polygon covers at "
+        "least this share of it (0–1); omitted: when it holds the cell's centre.",
+    )
+    homeland: Homeland = Field(description="The border, or the defender's homeland polygons.")
+    held: Vector | None = Field(
+        None, description="Polygons of the attacker's homeland the defender holds at the start."
+    )
+    terrain: dict[Terrain, Vector] = Field(
+        default_factory=dict,
+        description="Polygons per terrain (forest, urban, marsh, water), laid in the order "
+        "listed; the rest is open.",
+    )
+    rivers: River | None = Field(None, description="River lines (valleys: marsh by default).")
+    roads: Vector | None = Field(None, description="Road lines.")
+    places: Vector | None = Field(
+        None, description="Points with properties `name` and `value` (default 1)."
+    )
+
+    @field_validator("box")
+    @classmethod
+    def _box(cls, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        west, south, east, north = box
+        if not (-180 <= west < east <= 180):
+            raise ValueError("expected west < east, both longitudes in -180..180")
+        if not (-85 <= south < north <= 85):
+            raise ValueError("expected south < north, both latitudes in -85..85")
+        return box
+
+
 class Map(Strict):
     cell_km: float = Field(2.0, ge=0.1, le=50, description="Width of a square cell (km).")
-    layers: Layers | None = Field(None, description="ASCII layers (exclusive with generate).")
+    layers: Layers | None = Field(None, description="ASCII layers (exclusive with the others).")
     generate: Generated | None = Field(None, description="A generated salient (exclusive).")
+    geo: Geo | None = Field(None, description="GeoJSON layers (exclusive).")
 
     @model_validator(mode="after")
     def _one_source(self) -> Map:
-        if (self.layers is None) == (self.generate is None):
-            raise ValueError("give exactly one of map.layers or map.generate")
+        if sum(x is not None for x in (self.layers, self.generate, self.geo)) != 1:
+            raise ValueError("give exactly one of map.layers, map.generate or map.geo")
         return self
 
 
