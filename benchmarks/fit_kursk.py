@@ -92,6 +92,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=60, help="replicates per evaluation")
     parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--step", type=float, default=0.2, help="first simplex step (share)")
+    parser.add_argument(
+        "--tempo-scale", type=float, default=1.0, help="start from the tempo steps × this"
+    )
     args = parser.parse_args()
     scenario = load(SCENARIO).scenario
     start = np.array([current(scenario, p, d) for p, d in FIELDS])
@@ -103,9 +107,16 @@ def main() -> None:
             return 1e9
         return rmse(overrides(scenario, list(values)), args.runs)
 
+    x0 = start / scale
+    if args.tempo_scale != 1.0:  # a first guess for a changed map: every tempo step × factor
+        x0[[k for k, (path, _) in enumerate(FIELDS) if path.endswith("tempo")]] *= args.tempo_scale
+    # The first simplex steps each value by `--step` (a share of it): steps of a few per cent
+    # drown in the noise of the median of `--runs` runs and leave the search where it began.
+    simplex = np.vstack([x0, x0 + np.diag(np.where(x0 > 0, x0, 1.0) * args.step)])
     best = minimize(
-        loss, start / scale, method="Nelder-Mead",
-        options={"maxiter": args.iterations, "xatol": 0.01, "fatol": 1.0},
+        loss, x0, method="Nelder-Mead",
+        options={"maxiter": args.iterations, "xatol": 0.01, "fatol": 1.0,
+                 "initial_simplex": simplex},
     )  # fmt: skip
     values = best.x * scale
     for (path, step), v in zip(FIELDS, values, strict=True):

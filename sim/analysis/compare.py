@@ -7,11 +7,12 @@ by pair: its spread is the spread of the effect, not of two independent clouds o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from sim.analysis import spatial
 from sim.analysis.study import FALLEN, outcomes, point_bands
 from sim.analysis.summary import bands
 from sim.experiment.execute import Study
@@ -27,6 +28,7 @@ class Run:
     point: int
     replicates: np.ndarray  # replicate numbers, sorted
     territory: np.ndarray  # (replicates, days), rows in that order
+    spatial: pd.DataFrame = field(default_factory=pd.DataFrame)  # scores by date (maps only)
 
     @property
     def seed(self) -> int:
@@ -40,7 +42,7 @@ class Run:
         return point_bands(self.territory, self.study, self.point)
 
     def outcomes(self) -> dict[str, float]:
-        return outcomes(self.territory, self.study, self.point)
+        return {**outcomes(self.territory, self.study, self.point), **spatial.means(self.spatial)}
 
 
 @dataclass(frozen=True)
@@ -82,3 +84,14 @@ def key_table(runs: list[Run]) -> pd.DataFrame:
     for r in runs[1:]:
         table[f"{r.label} − {runs[0].label}"] = table[r.label] - table[runs[0].label]
     return table
+
+
+def spatial_table(runs: list[Run]) -> pd.DataFrame:
+    """The spatial scores of the runs side by side, one row per observed-map date (empty
+    when no run has observed maps)."""
+    frames = [
+        r.spatial.set_index("date")[list(spatial.SCORES)].add_prefix(f"{r.label} ")
+        for r in runs
+        if len(r.spatial)
+    ]
+    return pd.concat(frames, axis=1).sort_index() if frames else pd.DataFrame()

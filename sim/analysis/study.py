@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.analysis import spatial
 from sim.analysis.summary import collapse, p_hold, summary_table
 from sim.experiment.design import Design
 from sim.experiment.execute import Study
@@ -53,6 +54,7 @@ class Summary:
     bands: pd.DataFrame  # point, day, date, q10 … q90, mean, p_holding (collapse survival)
     outcomes: pd.DataFrame  # point, the design's parameters, one column per outcome
     sensitivity: pd.DataFrame  # main effects (grid) or Sobol indices (sobol); may be empty
+    spatial: pd.DataFrame  # point, date, the spatial scores (sim.analysis.spatial); may be empty
 
 
 def point_bands(territory: np.ndarray, study: Study, point: int) -> pd.DataFrame:
@@ -95,11 +97,17 @@ def sobol_indices(table: pd.DataFrame, design: Design, names: list[str]) -> pd.D
 def summarise(store: ResultsDir, study: Study) -> Summary:
     """Bands and outcomes of every point of a finished study, and its sensitivity."""
     d = study.design
-    bands, rows = [], []
+    bands, rows, maps = [], [], []
     for p in range(d.points):
         territory = store.territory(p)
         bands.append(point_bands(territory, study, p))
-        rows.append({"point": p, **d.values(p), **outcomes(territory, study, p)})
+        dates, held, runs = store.held_maps(p)
+        scores = spatial.table(
+            p, dates, held, runs, study.loaded.scenario, study.world(p).territory_cells.ravel()
+        )
+        maps.append(scores)
+        row = {"point": p, **d.values(p), **outcomes(territory, study, p), **spatial.means(scores)}
+        rows.append(row)
     table = pd.DataFrame(rows)
     names = [c for c in table.columns if c != "point" and c not in d.table.columns]
     if d.kind == "grid":
@@ -108,7 +116,9 @@ def summarise(store: ResultsDir, study: Study) -> Summary:
         sensitivity = sobol_indices(table, d, names)
     else:
         sensitivity = pd.DataFrame()
-    return Summary(pd.concat(bands, ignore_index=True), table, sensitivity)
+    return Summary(
+        pd.concat(bands, ignore_index=True), table, sensitivity, pd.concat(maps, ignore_index=True)
+    )
 
 
 def effect_ranges(effects: pd.DataFrame) -> pd.DataFrame:

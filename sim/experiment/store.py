@@ -68,7 +68,13 @@ def scenario_hash(resolved: dict[str, Any], design: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-DERIVED = ("summary.parquet", "outcomes.parquet", "sensitivity.parquet", "report.html")
+DERIVED = (
+    "summary.parquet",
+    "outcomes.parquet",
+    "sensitivity.parquet",
+    "spatial.parquet",
+    "report.html",
+)
 
 
 @dataclass(frozen=True)
@@ -200,11 +206,12 @@ class ResultsDir:
         if fresh and path.exists():  # what was derived from the old parts goes first
             for derived in DERIVED:
                 (path / derived).unlink(missing_ok=True)
-            for sub in ("series", "events"):
+            for sub in ("series", "events", "maps"):
                 for part in (path / sub).glob("part-*.parquet"):
                     part.unlink()
         (path / "series").mkdir(parents=True, exist_ok=True)
         (path / "events").mkdir(parents=True, exist_ok=True)
+        (path / "maps").mkdir(parents=True, exist_ok=True)
         _atomic_write(path / "design.parquet", lambda p: design.to_parquet(p, index=False))
         self.write_manifest(
             {
@@ -291,8 +298,12 @@ class ResultsDir:
         reps = result.replicates
         name = self.part_name(point, int(reps.min()), int(reps.max()))
         frame, events = self.frames(point, result, dates)
-        # Events first: a part counts as done only once its series file exists too.
+        # Events and maps first: a part counts as done only once its series file exists too.
         _atomic_write(self.path / "events" / name, lambda p: events.to_parquet(p, index=False))
+        if result.held_maps is not None and len(result.held_maps):
+            maps = self.maps_frame(point, result, dates)
+            (self.path / "maps").mkdir(exist_ok=True)
+            _atomic_write(self.path / "maps" / name, lambda p: maps.to_parquet(p, index=False))
         _atomic_write(self.path / "series" / name, lambda p: frame.to_parquet(p, index=False))
         self.done()
         self._done.add(name)
@@ -358,6 +369,31 @@ class ResultsDir:
         frame = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
         return frame.sort_values(["point", "replicate", "day"], ignore_index=True)
 
+    @staticmethod
+    def maps_frame(point: int, result: RunResult, dates: pd.DatetimeIndex) -> pd.DataFrame:
+        """A task's count of runs in which the defender held each cell on each map day."""
+        days = np.asarray(result.map_days)
+        return pd.DataFrame(
+            {
+                "point": pd.array([point] * len(days), dtype="int32"),
+                "day": days.astype("int32"),
+                "date": dates[days],
+                "runs": len(result.replicates),
+                "held": [row.astype("int32") for row in result.held_maps],
+            }
+        )
+
+    def held_maps(self, point: int) -> tuple[pd.DatetimeIndex, np.ndarray, int]:
+        """Dates, (M, H·W) runs in which the defender held each cell on them, and the runs."""
+        parts = [p for p in self._parts("maps", point) if p.exists()]
+        if not parts:
+            return pd.DatetimeIndex([]), np.zeros((0, 0), np.int64), 0
+        frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        total = frame.groupby("day", sort=True)["held"].apply(lambda s: np.sum(np.stack(s), 0))
+        dates = frame.drop_duplicates("day").sort_values("day")["date"]
+        runs = int(frame.groupby("day")["runs"].sum().iloc[0])
+        return pd.DatetimeIndex(dates), np.stack(total.to_list()).astype(np.int64), runs
+
     def events(self) -> pd.DataFrame:
         parts = self._parts("events")
         if not parts:
@@ -365,15 +401,19 @@ class ResultsDir:
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
     def write_summary(
-        self, bands: pd.DataFrame, outcomes: pd.DataFrame, sensitivity: pd.DataFrame
+        self,
+        bands: pd.DataFrame,
+        outcomes: pd.DataFrame,
+        sensitivity: pd.DataFrame,
+        spatial: pd.DataFrame | None = None,
     ) -> None:
-        """summary.parquet (daily bands per point), outcomes.parquet (one row per point) and
-        sensitivity.parquet (main effects or Sobol indices)."""
-        for name, frame in (
-            ("summary", bands),
-            ("outcomes", outcomes),
-            ("sensitivity", sensitivity),
-        ):
+        """summary.parquet (daily bands per point), outcomes.parquet (one row per point),
+        sensitivity.parquet (main effects or Sobol indices) and, with observed maps,
+        spatial.parquet (the spatial scores per point and date)."""
+        tables = [("summary", bands), ("outcomes", outcomes), ("sensitivity", sensitivity)]
+        if spatial is not None and len(spatial):
+            tables.append(("spatial", spatial))
+        for name, frame in tables:
             _atomic_write(
                 self.path / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False)
             )

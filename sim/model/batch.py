@@ -41,6 +41,8 @@ class Batch:
         self.road_cells = np.flatnonzero(w.road)
         self.territory = w.territory_cells.ravel()
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
+        self.map_row = {int(d): i for i, d in enumerate(w.map_days)}
+        self.held_maps = np.zeros((len(w.map_days), self.cells), np.int64)
         initial = np.array([g == "initial" for g in w.group], bool)
         self.arrived = np.broadcast_to(initial, (r, u)).copy()
         self.alive = np.ones((r, u), bool)
@@ -261,6 +263,8 @@ class Batch:
         self.series["waiting"][:, d] = ((w.arrival <= d) & ~self.arrived).sum(1)
         changed = self.owner[:, w.place_cell] != self.start_owner[:, w.place_cell]
         self.log_mask("place_captured", changed)
+        if d in self.map_row:
+            self.held_maps[self.map_row[d]] = (self.owner == DEFENDER).sum(0)
         if self.trace:
             self.states.append(self.snapshot())
 
@@ -278,7 +282,12 @@ class Batch:
 
     def result(self) -> RunResult:
         return RunResult(
-            self.reps, self.series, in_order(self.events), self.states if self.trace else None
+            self.reps,
+            self.series,
+            in_order(self.events),
+            self.states if self.trace else None,
+            self.held_maps,
+            self.w.map_days,
         )
 
 

@@ -89,6 +89,7 @@ class SalientModel(mesa.Model):
         self.belief = 0  # the attacker's axis the defender believes its main effort (0: none)
         self.route: dict[int, int] = {}  # slot → route cells in drone reach, at the last drones
         self.losses = [0.0, 0.0]
+        self.held_maps: list[np.ndarray] = []  # (H·W,) on each of the world's map days
         self.today = Day()
         self.events: list[tuple[int, str, int]] = []
         self.states: list[dict] = []
@@ -740,6 +741,8 @@ class SalientModel(mesa.Model):
                 self.today.events.append((self.day, "place_captured", i))
         self.events.extend(sorted(self.today.events, key=lambda e: (e[1], e[2])))
         self.datacollector.collect(self)
+        if self.day in w.map_days:  # an observed map's day: who holds each cell tonight
+            self.held_maps.append((self.owner == DEFENDER).ravel().copy())
         if self.trace:
             self.states.append(self.snapshot())
 
@@ -785,8 +788,10 @@ def run(
     replicates = np.asarray(replicates, np.int64)
     series = {name: np.zeros((len(replicates), world.days)) for name in SERIES}
     events, states = [], []
+    held_maps = np.zeros((len(world.map_days), world.owner.size), np.int64)
     for i, k in enumerate(replicates):
         model = run_model(world, int(k), trace, tick)
+        held_maps += np.array(model.held_maps, np.int64).reshape(held_maps.shape)
         frame = model.datacollector.get_model_vars_dataframe()
         for name in SERIES:
             series[name][i] = frame[name].to_numpy()
@@ -798,4 +803,5 @@ def run(
             {key: np.stack([s[day][key] for s in states]) for key in states[0][day]}
             for day in range(world.days)
         ]
-    return RunResult(replicates, series, np.array(events, np.int64).reshape(-1, 4), stacked)
+    events = np.array(events, np.int64).reshape(-1, 4)
+    return RunResult(replicates, series, events, stacked, held_maps, world.map_days)

@@ -25,6 +25,9 @@ class RunResult:
     series: dict[str, np.ndarray]  # name → (R, days)
     events: np.ndarray  # (N, 4) int64: replicate, day, kind (index in EVENT_KINDS), index
     states: list[dict[str, np.ndarray]] | None = None  # per day, arrays with a leading R axis
+    held_maps: np.ndarray | None = None  # (M, H·W) int64: runs in which the defender held each
+    # cell at the end of each of the map days (summed over the replicates)
+    map_days: np.ndarray | None = None  # (M,) the world's days with an observed map
 
     def event_list(self, replicate: int) -> list[tuple[int, str, int]]:
         rows = self.events[self.events[:, 0] == replicate]

@@ -82,6 +82,7 @@ class World:
     axis_tempo: np.ndarray  # (2, 1 + axes, days): tempo off the axes (0), then on each axis
     axis_fire: np.ndarray  # (2, 1 + axes, days): fire intensity off the axes (0), then on each
     axis_names: tuple[tuple[str, ...], tuple[str, ...]]  # each side's axes, in order
+    map_days: np.ndarray  # (M,) days with an observed map: the engines count who holds each cell
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -346,6 +347,9 @@ def compile_world(loaded: Loaded) -> World:
         breakout=int(km_to_cells(r.breakout_km, s.map.cell_km)),
         drone_loss=1.0 - (1.0 - r.drone_supply) ** s.map.cell_km,
         **axes(s, axis_of, per_side("tempo"), per_side("fire_intensity")),
+        map_days=np.unique(
+            [(m.date - s.start).days for m in (s.observed_maps.maps if s.observed_maps else [])]
+        ).astype(np.int64),
     )
 
 

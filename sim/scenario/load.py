@@ -8,7 +8,9 @@ command line. Whatever the input, the answer is a Scenario or one ScenarioError 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import ValidationError
 from yaml.composer import Composer
@@ -374,6 +377,13 @@ def _layer_files(data: Any, base: Path, src: Source) -> None:
             layer["geojson"] = geo_parse(text)
         except ValueError as exc:
             raise src.error(path, f"{shown(layer['file'])}: {exc}") from None
+    observed = data.get("observed_maps") if isinstance(data, dict) else None
+    if isinstance(observed, dict) and "file" in observed and "maps" not in observed:
+        path = ("observed_maps", "file")
+        rows = list(csv.DictReader(io.StringIO(_beside(observed["file"], base, src, path))))
+        if not rows or not {"date", "held"} <= set(rows[0]):
+            raise src.error(path, f"{shown(observed['file'])}: expected CSV columns date, held")
+        observed["maps"] = [{k: r[k] for k in ("date", "held", "source") if k in r} for r in rows]
 
 
 # ----------------------------------------------------------------------------- --set
@@ -560,6 +570,29 @@ def _check_references(s: Scenario, shape: tuple[int, int], src: Source) -> None:
                     check(("sides", side, "axes", name, "areas", i, j), c)
 
 
+def observed_held(held: str) -> np.ndarray:
+    """An observed map's held cells, (H, W) bool."""
+    return np.array([[c == "D" for c in row] for row in held.split("/")], bool)
+
+
+def _check_observed_maps(s: Scenario, shape: tuple[int, int], src: Source) -> None:
+    """Every observed map on the map's grid, in 'D' and '.', dated inside the run."""
+    end = s.start + dt.timedelta(days=s.days - 1)
+    for i, m in enumerate(s.observed_maps.maps if s.observed_maps else []):
+        path = ("observed_maps", "maps", i)
+        rows = m.held.split("/")
+        if {len(r) for r in rows} != {len(rows[0])} or set(m.held) - set("D./"):
+            raise src.error((*path, "held"), f"map of {m.date}: rows of 'D' and '.' joined by '/'")
+        if (len(rows), len(rows[0])) != shape:
+            raise src.error(
+                (*path, "held"),
+                f"the map of {m.date} is {len(rows)}×{len(rows[0])} cells, the scenario's map "
+                f"{shape[0]}×{shape[1]}: rasterise it again on this grid",
+            )
+        if not s.start <= m.date <= end:
+            raise src.error((*path, "date"), f"{m.date} is outside the run ({s.start} – {end})")
+
+
 def _groups(s: Scenario, side: str) -> list[tuple[FieldPath, Any]]:
     """(path, group) of a side's unit groups and reinforcements, in slot order."""
     spec = getattr(s.sides, side)
@@ -637,6 +670,7 @@ def validate(data: Any, src: Source, like: Loaded | None = None) -> Loaded:
         except maps.MapError as exc:
             raise src.error(("map", *exc.path), str(exc)) from None
     _check_references(scenario, arrays.shape, src)
+    _check_observed_maps(scenario, arrays.shape, src)
     _check_size(scenario, arrays.shape, src)
     return Loaded(scenario, src, arrays)
 

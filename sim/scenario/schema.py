@@ -526,6 +526,23 @@ class Observation(Strict):
     source: str = Field("", max_length=500, description="Who said it, where.")
 
 
+class ObservedMap(Strict):
+    date: dt.date = Field(description="Date of the map (date).")
+    held: str = Field(
+        description="The defender's cells on the map's grid, rows north to south joined by "
+        "'/': 'D' held by the defender, '.' not."
+    )
+    source: str = Field("", max_length=500, description="Who drew it, where.")
+
+
+class ObservedMaps(Strict):
+    """Observed held maps by date, for the spatial scores: `{file: NAME.csv}` beside the
+    scenario (columns date, held, source), read into `maps` by the loader."""
+
+    file: str | None = Field(None, description="A CSV file beside the scenario.")
+    maps: list[ObservedMap] = Field(min_length=1, description="The maps (filled from `file`).")
+
+
 SweepValue = bool | int | float | dt.date | str
 MAX_POINTS = 100_000  # a design beyond this is a typo, not a study
 MAX_LEVELS = 100  # grid levels of one parameter: each is checked in a compiled scenario of its own
@@ -598,6 +615,9 @@ class Scenario(Strict):
     sides: Sides
     report: Report = Field(default_factory=Report)
     observed: list[Observation] = Field(default_factory=list, description="Territory history.")
+    observed_maps: ObservedMaps | None = Field(
+        None, description="Observed held maps by date (the spatial scores of the report)."
+    )
     sweep: Sweep | None = Field(None, description="Design of a Monte Carlo study (optional).")
 
     @field_validator("days")

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sim import __version__
-from sim.analysis.compare import Run, difference, is_share, key_table
+from sim.analysis.compare import Run, difference, is_share, key_table, spatial_table
 from sim.viz.charts import fan_traces, observed_trace
 from sim.viz.page import Heading, Table, page
 from sim.viz.style import DIFFERENCE, HOLDING, TERRITORY, colour, finish, rgba
@@ -123,5 +123,22 @@ def compare_page(runs: list[Run]) -> str:
             Heading("Differences"),
             differences(runs),
             survival(runs),
+            *_spatial(runs),
         ],
     )
+
+
+def _spatial(runs: list[Run]) -> list[Table]:
+    """The runs' spatial scores side by side by date, where they have observed maps."""
+    table = spatial_table(runs)
+    if table.empty:
+        return []
+    rows = [
+        [f"{date:%Y-%m-%d}", *("–" if np.isnan(v) else f"{v:.3f}" for v in row)]
+        for date, row in table.iterrows()
+    ]
+    caption = (
+        "The model's map against the observed map (share of cells right, IoU of the held "
+        "area, Brier score; sim.analysis.spatial)"
+    )
+    return [Table(caption, ["date", *table.columns], rows)]

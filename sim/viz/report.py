@@ -17,6 +17,7 @@ from sim.analysis.summary import KeyFigures, key_figures
 from sim.experiment.design import Design
 from sim.experiment.execute import Study
 from sim.experiment.store import ResultsDir, StoreError
+from sim.viz import spatial
 from sim.viz.charts import (
     by_spread,
     fan_selector,
@@ -153,7 +154,7 @@ def write(store: ResultsDir, study: Study) -> tuple[Summary, KeyFigures]:
             "run the same `sim run` command to finish them"
         )
     summary = summarise(store, study)
-    store.write_summary(summary.bands, summary.outcomes, summary.sensitivity)
+    store.write_summary(summary.bands, summary.outcomes, summary.sensitivity, summary.spatial)
     figures = build(store, study, summary)
     store.set_status("complete")
     return summary, figures
@@ -174,6 +175,10 @@ def build(store: ResultsDir, study: Study, summary: Summary) -> KeyFigures:
         "salient at start": f"{world.territory0:,.0f} km²",
         "version": __version__,
     }
-    html = page(study.label.text, scenario.description, meta, blocks(study, summary, figures))
+    dates, held, runs = store.held_maps(0)
+    scores = summary.spatial[summary.spatial["point"] == 0] if len(summary.spatial) else None
+    maps = spatial.blocks(world, scenario, dates, held, runs, scores) if len(dates) else []
+    content = blocks(study, summary, figures) + maps
+    html = page(study.label.text, scenario.description, meta, content)
     store.write_report(html)
     return figures
