@@ -114,6 +114,17 @@ def kursk() -> v.KurskCheck:
     return v.kursk(200)
 
 
+def kursk_maps(maps) -> str:
+    """The spatial scores on the last map of each month and of the window."""
+    last = maps.groupby(maps["date"].dt.to_period("M")).tail(1)
+    rows = [
+        f"| {r.date:%Y-%m-%d} | {r[4]:,} | {r[3]:,.0f} | {r[5]:.2f} | {r[6]:.2f} | {r[7]:.3f} |"
+        for r in last.itertuples()
+    ]
+    columns = ["map of", "DeepState's cells", "model's cells (mean)", "share right", "IoU"]
+    return markdown_table([*columns, "Brier"], rows)
+
+
 def culmination() -> str:
     table = v.culmination()
     rows = [f"| {r.tempo:g} | {r[2]:.0f} | {r[3]:.0f} |" for r in table.itertuples()]
@@ -161,6 +172,7 @@ def page() -> str:
     law_table, duel_table = laws(), duels()
     iwo_table, i = iwo()
     k = kursk()
+    maps_table = kursk_maps(k.maps)
     secured = f"day {i.secured_day:.0f}" if i.secured_day <= 45 else "not by day 45"
     spread = observed_spread()
     start = dt.date(2024, 8, 27)
@@ -252,6 +264,15 @@ intelligence (docs/model.md, sections 7.5b, 7.2b, 7.6, 7.2 and 10.1).
   salient" in early March); Sudzha falls on {sudzha} (reported: 12–13 March 2025); on 2025-04-26,
   when Russia declared the region retaken, the model holds {k.april_26[0]:,.0f} km² (80 %:
   {k.april_26[1]:,.0f}–{k.april_26[2]:,.0f}).
+- The map (docs/model.md section 10; docs/scenarios.md §10): on each of DeepState's
+  {len(k.maps)} maps from the start to 2025-02-28, the model's probability that Ukraine holds
+  each cell of Kursk oblast against the cells DeepState shows held or grey. Over all of them the
+  model's majority is right on {pct(k.maps["share right"].mean())} of the cells, the IoU of the
+  held area is {k.maps["IoU"].mean():.2f} and the Brier score {k.maps["Brier"].mean():.3f}
+  (0.25 is a coin); at the end of each month, and on the window's last map:
+
+{maps_table}
+
 - Losses over the run, median: Russia {k.losses[0]:,.0f} men, Ukraine {k.losses[1]:,.0f}. The
   facts file gives only **claims**, each side's about the other, not measurements: Russian
   losses of 62,400 by 2025-04-26 (a Ukrainian claim) and Ukrainian losses above 76,000 (a

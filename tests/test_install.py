@@ -52,6 +52,12 @@ def test_the_installed_package_has_its_scenarios_and_runs(installed, tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "classroom-small" in run.stdout and (tmp_path / "out").is_dir()
+    # Kursk's map is GeoJSON beside it (scenarios/kursk_2024/): it travels with the package.
+    check = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "validate", "kursk_2024"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert check.returncode == 0 and "32×43 cells" in check.stdout, check.stderr
 
 
 def test_sim_app_without_a_scenario_serves_and_sigterm_stops_it(installed, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis import lanchester
+from sim.analysis import lanchester, spatial
 from sim.experiment.execute import compile_checked
 from sim.model import batch
 from sim.model.world import World
@@ -205,6 +205,7 @@ class KurskCheck:
     sudzha_day: float | None  # median date index Sudzha first fell (None: not in most runs)
     losses: tuple[float, float]  # median men lost by Russia and by Ukraine over the run
     days: pd.DataFrame  # date, median, q10, q90 territory
+    maps: pd.DataFrame  # the spatial scores against DeepState's maps (sim.analysis.spatial)
 
 
 def kursk(runs: int = 200) -> KurskCheck:
@@ -238,9 +239,11 @@ def kursk(runs: int = 200) -> KurskCheck:
     losses = tuple(
         float(np.median(run.series[f"losses_{k}"][:, -1])) for k in ("attacker", "defender")
     )
+    map_dates = pd.DatetimeIndex([dates[d] for d in w.map_days])
+    maps = spatial.table(0, map_dates, run.held_maps, runs, s, w.territory_cells.ravel())
     return KurskCheck(
         runs, float(np.sqrt(np.mean(errors**2))), float(errors.mean()), len(window),
-        on("2025-03-06"), on("2025-04-26"), sudzha_day, losses, table,
+        on("2025-03-06"), on("2025-04-26"), sudzha_day, losses, table, maps,
     )  # fmt: skip
 
 
