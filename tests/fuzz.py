@@ -38,6 +38,9 @@ from typing import Any
 
 import yaml
 
+from sim.scenario import export
+from sim.scenario.load import load
+
 ROOT = Path(__file__).parent.parent
 SCENARIOS = ROOT / "scenarios"
 MAX_LINE = 300
@@ -128,9 +131,14 @@ class Case:
 
 
 def _shipped() -> dict[str, Any]:
+    """Every shipped scenario's data; a GeoJSON map as its ASCII export (a case is written
+    alone into a folder of its own, without the GeoJSON files beside the scenario)."""
     out = {}
     for path in sorted(SCENARIOS.rglob("*.yaml")):
-        out[str(path.relative_to(SCENARIOS))] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "geo" in data.get("map", {}):
+            data = export.ascii_data(load(path))
+        out[str(path.relative_to(SCENARIOS))] = data
     return out
 
 

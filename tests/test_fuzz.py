@@ -18,7 +18,7 @@ from tests.fuzz import FIFO, FOLDER, Case
 
 CASES = int(os.environ.get("SALIENT_FUZZ_CASES", "500"))  # about 40 s
 HANG_SECONDS = 60  # a guard against blocking, far above any answer (the slowest: ~2 s)
-KURSK = (fuzz.SCENARIOS / "kursk_2024.yaml").read_text(encoding="utf-8")
+KURSK = fuzz.dump(fuzz.SHIPPED["kursk_2024.yaml"])  # its map as ASCII layers: a file alone
 CLASSROOM = (fuzz.SCENARIOS / "classroom_small.yaml").read_text(encoding="utf-8")
 STUDY = (fuzz.SCENARIOS / "studies" / "classroom_tempo_intel.yaml").read_text(encoding="utf-8")
 

@@ -45,6 +45,8 @@ def ascii_data(loaded: Loaded) -> dict[str, Any]:
     ]
     if extra:
         data["places"] = [*data.get("places", []), *extra]
+    if "observed_maps" in data:  # the maps themselves, not the file they were read from
+        data["observed_maps"] = {"maps": data["observed_maps"]["maps"]}
     return data
 
 
