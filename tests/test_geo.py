@@ -310,3 +310,32 @@ def test_cli_exit_code_2_and_one_line(tmp_path):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "map.geo.held.file" in lines[0] and str(path) in lines[0]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+COORD = st.lists(st.floats(-200, 200) | st.just(float("nan")), min_size=0, max_size=3)
+GEOMETRY = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["Point", "LineString", "Polygon", "MultiPolygon", "Feature"]),
+        "coordinates": st.lists(COORD, max_size=5) | st.lists(st.lists(COORD, max_size=5)),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(JSON, GEOMETRY), st.sampled_from(["held", "roads", "places", "homeland"]))
+def test_any_geojson_is_used_or_refused_in_one_message(value, layer):
+    """Whatever a GeoJSON file holds, the loader builds the map or names the field: no
+    other exception escapes (the hypothesis fuzz of the vector layers)."""
+    data = design.data_of(load(EXAMPLE))
+    data["map"]["geo"][layer]["geojson"] = value
+    try:
+        validate(data, Source("fuzz.yaml"))
+    except ScenarioError as err:
+        assert err.field.startswith(f"map.geo.{layer}") and "\n" not in str(err)

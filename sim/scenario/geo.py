@@ -139,7 +139,8 @@ def read(
         try:
             g = shape(geom)
         except Exception as exc:  # shapely raises several kinds on malformed coordinates
-            raise GeoError(path, f"{label}: not a valid GeoJSON geometry ({exc})") from None
+            why = " ".join(str(exc).split())[:120]  # GEOS's text may span lines
+            raise GeoError(path, f"{label}: not a valid GeoJSON geometry ({why})") from None
         parts = (
             [p for p in getattr(g, "geoms", [g])] if g.geom_type == "GeometryCollection" else [g]
         )
@@ -197,6 +198,8 @@ def _homeland(geo: Geo, frame: Frame) -> np.ndarray:
     path = ("homeland", "file")
     layer = geo.homeland
     parts = read(layer, POLYGONS + LINES, "polygons or lines", geo.box, path)
+    if not parts:
+        raise GeoError(path, "the layer has no border line or homeland polygons")
     kinds = {g.geom_type in POLYGONS for g, _ in parts}
     if len(kinds) > 1:
         raise GeoError(path, "mixes polygons and lines; give the border line or the polygons")
