@@ -273,6 +273,10 @@ intelligence (docs/model.md, sections 7.5b, 7.2b, 7.6, 7.2 and 10.1).
 
 {maps_table}
 
+  Most of the map lies far from the salient and is right in every run, so the share right
+  flatters the model; the IoU of the held area is the score to read — the overlap of the
+  model's salient with DeepState's, date by date.
+
 - Losses over the run, median: Russia {k.losses[0]:,.0f} men, Ukraine {k.losses[1]:,.0f}. The
   facts file gives only **claims**, each side's about the other, not measurements: Russian
   losses of 62,400 by 2025-04-26 (a Ukrainian claim) and Ukrainian losses above 76,000 (a
