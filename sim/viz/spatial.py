@@ -74,15 +74,16 @@ def map_panel(
         )
     fig.update_layout(
         template="plotly_white",
-        height=620,
-        margin={"t": 30, "b": 170, "l": 60, "r": 20},
-        legend={"orientation": "h", "y": -0.28, "yanchor": "top"},
+        height=640,
+        margin={"t": 60, "b": 110, "l": 60, "r": 20},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
         sliders=[
             {
                 "active": 0,
-                "y": -0.1,
+                "y": -0.12,
                 "yanchor": "top",
-                "currentvalue": {"prefix": "date: "},
+                "currentvalue": {"prefix": "observed map of ", "font": {"color": "#111"}},
+                "font": {"color": "rgba(0,0,0,0)"},  # dozens of dates: ticks, no labels
                 "steps": steps,
             }
         ],
