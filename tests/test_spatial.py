@@ -110,9 +110,10 @@ def test_observed_maps_without_their_columns_are_refused(tmp_path):
     assert info.value.field == "observed_maps.file" and "date, held" in str(info.value)
 
 
-def test_observed_map_outside_the_run_is_refused(tmp_path):
-    rows = (EXAMPLE.parent / "riverbend_geo" / "observed_maps.csv").read_text().splitlines()
-    path = _copy(tmp_path, "\n".join([rows[0], rows[1].replace("2026-03-31", "2027-01-01")]))
-    with pytest.raises(ScenarioError) as info:
-        load(path)
-    assert info.value.field == "observed_maps.maps.0.date" and "outside the run" in str(info.value)
+def test_observed_maps_outside_the_run_are_kept_and_not_scored(tmp_path):
+    """A shorter run (`--set days=40`) is no error: the map of day 60 is simply not scored."""
+    loaded = load(EXAMPLE, ["days=40"])
+    assert len(loaded.scenario.observed_maps.maps) == 2
+    world = compile_world(loaded)
+    assert world.map_days.tolist() == [30]
+    assert batch.run(world, range(3)).held_maps.shape == (1, world.owner.size)

@@ -347,9 +347,7 @@ def compile_world(loaded: Loaded) -> World:
         breakout=int(km_to_cells(r.breakout_km, s.map.cell_km)),
         drone_loss=1.0 - (1.0 - r.drone_supply) ** s.map.cell_km,
         **axes(s, axis_of, per_side("tempo"), per_side("fire_intensity")),
-        map_days=np.unique(
-            [(m.date - s.start).days for m in (s.observed_maps.maps if s.observed_maps else [])]
-        ).astype(np.int64),
+        map_days=map_days(s),
     )
 
 
@@ -374,6 +372,12 @@ def axes(s: Scenario, axis_of: np.ndarray, tempo: np.ndarray, fire: np.ndarray) 
         "axis_fire": tables["fire_intensity"],
         "axis_names": names,
     }
+
+
+def map_days(s: Scenario) -> np.ndarray:
+    """The days of the run with an observed map (maps before or after it are not scored)."""
+    days = [(m.date - s.start).days for m in (s.observed_maps.maps if s.observed_maps else [])]
+    return np.unique([d for d in days if 0 <= d < s.days]).astype(np.int64)
 
 
 def axis_maps(s: Scenario, shape: tuple[int, int]) -> np.ndarray:

@@ -576,8 +576,8 @@ def observed_held(held: str) -> np.ndarray:
 
 
 def _check_observed_maps(s: Scenario, shape: tuple[int, int], src: Source) -> None:
-    """Every observed map on the map's grid, in 'D' and '.', dated inside the run."""
-    end = s.start + dt.timedelta(days=s.days - 1)
+    """Every observed map on the map's grid, in 'D' and '.' (maps dated outside the run are
+    kept, like observations, and left out of the scores: `--set days=60` is no error)."""
     for i, m in enumerate(s.observed_maps.maps if s.observed_maps else []):
         path = ("observed_maps", "maps", i)
         rows = m.held.split("/")
@@ -589,8 +589,6 @@ def _check_observed_maps(s: Scenario, shape: tuple[int, int], src: Source) -> No
                 f"the map of {m.date} is {len(rows)}×{len(rows[0])} cells, the scenario's map "
                 f"{shape[0]}×{shape[1]}: rasterise it again on this grid",
             )
-        if not s.start <= m.date <= end:
-            raise src.error((*path, "date"), f"{m.date} is outside the run ({s.start} – {end})")
 
 
 def _groups(s: Scenario, side: str) -> list[tuple[FieldPath, Any]]:
