@@ -11,9 +11,9 @@ scenarios/kursk_2024/ is derived from them:
 - `salient.geojson`: the salient on 2024-08-27, DeepState's held and grey zone together, the
   main salient only (east of 34.73° E), simplified by 250 m;
 - `border.geojson`: the state border inside the scenario's box (ODbL: share-alike applies);
-- `places.geojson`, `towns.geojson`, `roads.geojson`, `rivers.geojson`: places at their
-  coordinates, towns as 1 km discs around them, roads and rivers as lines through the places
-  they pass (schematic between places);
+- `places.geojson`, `towns.geojson`, `roads.geojson`, `rivers.geojson`: the scenario's ten
+  places at their coordinates, towns as 1 km discs around them, roads and rivers as lines
+  through the places they pass (schematic between places);
 - `observed_maps.csv`: on every snapshot date up to 2025-02-28, the cells of the scenario's
   grid DeepState shows held or grey (the same rule as the start), for the spatial scores, and
   the held and the held + grey area of the salient (km², from the simplified polygons, within
@@ -52,7 +52,8 @@ DEEPSTATE = (
 )
 FACTS = "scenarios/data/kursk_facts.md"
 
-# name → scenario value (the hub weight and the strongpoints, as the scenario had them)
+# The scenario's places, name → value (the hub weight and the strongpoints, as the
+# hand-drawn map had them); the other points of places.csv only place towns and roads.
 VALUES = {
     "Sudzha": 10,
     "Korenevo": 3,
@@ -205,7 +206,7 @@ def main(data: Path) -> None:
             {"type": "Point", "coordinates": [lon, lat]}, name=n, value=VALUES.get(n, 1), source=s
         )
         for n, (lon, lat, s) in places.items()
-        if inside.contains(shapely.Point(lon, lat))
+        if n in VALUES and inside.contains(shapely.Point(lon, lat))
     ]
     out["places.geojson"] = _collection(points, "places", "places.csv (Wikipedia; news reports)")
     discs = [

@@ -49,7 +49,7 @@ def test_every_shipped_file_is_valid(validator, path):
 
 
 def test_a_layer_read_from_a_file_is_valid(validator):
-    data = shipped("kursk_2024.yaml")
+    data = shipped("examples/riverbend.yaml")
     data["map"]["layers"]["owner"] = {"file": "owner.txt"}
     assert validator.is_valid(data)
 
@@ -87,8 +87,9 @@ def with_key(data: dict, value, *path: str) -> dict:
         lambda: with_key(shipped("kursk_2024.yaml"), 1, "bogus"),
         lambda: without(shipped("kursk_2024.yaml"), "start"),  # a scenario is complete
         lambda: with_key(
-            shipped("kursk_2024.yaml"), {"file": "x", "y": 1}, "map", "layers", "owner"
+            shipped("examples/riverbend.yaml"), {"file": "x", "y": 1}, "map", "layers", "owner"
         ),
+        lambda: with_key(shipped("kursk_2024.yaml"), {"file": "x", "y": 1}, "map", "geo", "held"),
         lambda: with_key(shipped("studies/classroom_tempo_intel.yaml"), 1, "sweep", "typo"),
         lambda: with_key(shipped("studies/classroom_tempo_intel.yaml"), "x", "sides"),
         lambda: with_key(
@@ -105,6 +106,7 @@ def with_key(data: dict, value, *path: str) -> dict:
         "unknown top-level field",
         "missing start",
         "layer file with extra key",
+        "GeoJSON layer with extra key",
         "unknown sweep field",
         "section as text",
         "unknown rules field in a study",

@@ -540,7 +540,15 @@ class ObservedMaps(Strict):
     scenario (columns date, held, source), read into `maps` by the loader."""
 
     file: str | None = Field(None, description="A CSV file beside the scenario.")
-    maps: list[ObservedMap] = Field(min_length=1, description="The maps (filled from `file`).")
+    maps: list[ObservedMap] = Field(
+        default_factory=list, description="The maps (filled in from `file` by the loader)."
+    )
+
+    @model_validator(mode="after")
+    def _given(self) -> ObservedMaps:
+        if not self.maps:
+            raise ValueError("expected {file: NAME.csv} naming a file of maps beside the scenario")
+        return self
 
 
 SweepValue = bool | int | float | dt.date | str
