@@ -339,3 +339,80 @@ def test_any_geojson_is_used_or_refused_in_one_message(value, layer):
         validate(data, Source("fuzz.yaml"))
     except ScenarioError as err:
         assert err.field.startswith(f"map.geo.{layer}") and "\n" not in str(err)
+
+
+def test_kursk_salient_rasterised_within_3_percent_of_its_polygon():
+    """The issue's target: the rasterised salient of 2024-08-27 against the polygon's area
+    (both on the scenario's equal-area grid), and the territory the model starts from."""
+    from shapely.geometry import shape
+
+    from sim.scenario import geo
+
+    path = ROOT / "scenarios" / "kursk_2024.yaml"
+    loaded = load(path)
+    spec, frame = loaded.scenario.map.geo, loaded.map.frame
+    polygons = [shape(f["geometry"]) for f in spec.held.geojson["features"]]
+    km2 = geo.project(polygons[0], frame.proj).area / 1e6
+    held = geo.polygon_cells(geo.project(polygons[0], frame.proj), frame, None)
+    assert km2 == pytest.approx(1239, abs=1)  # DeepState's held + grey, main salient
+    assert abs(held.sum() * 4.0 / km2 - 1) < 0.03
+    assert abs(compile_world(loaded).territory0 / km2 - 1) < 0.03
+
+
+def test_a_border_drawn_to_the_box_edge_reaches_past_the_grid():
+    """The grid covers the box in whole cells, so a line ending on the box's edge stops short
+    of the grid's: it is carried on (the reviewer's case: refused before)."""
+    x0, _, x1, _ = BOX
+    _, y = TO_LONLAT.transform(FRAME.west, FRAME.north - 7.5 * FRAME.cell_m)
+    border = {"type": "LineString", "coordinates": [[x0, y], [x1, y]]}
+    m = build(geo(homeland={"geojson": border, "defender_at": SOUTH}), CELL_KM)
+    assert np.array_equal(m.homeland, build(geo(), CELL_KM).homeland)
+
+
+OFF_THE_GLOBE = {
+    "roads": {"type": "LineString", "coordinates": [[30.1, 50.1], [30.1, 95]]},
+    "held": {
+        "type": "Polygon",
+        "coordinates": [[[30.1, 50.1], [30.2, 50.1], [30.2, 91], [30.1, 50.1]]],
+    },
+}
+
+
+@pytest.mark.parametrize("layer", sorted(OFF_THE_GLOBE))
+def test_coordinates_off_the_globe_are_refused(layer):
+    """A latitude of 91 projected to infinity: a road crashed, a polygon vanished."""
+    with pytest.raises(ValueError, match="±90"):
+        build(geo(**{layer: {"geojson": OFF_THE_GLOBE[layer]}}), CELL_KM)
+
+
+def test_a_border_that_branches_is_refused():
+    """Three branches meeting cannot divide the grid into alternating sides."""
+    main_line = line((4.5, -1), (4.5, 5), (9, 5), (9, W + 1))["coordinates"]
+    branch = line((4.5, 5), (0, 5))["coordinates"]
+    border = {"type": "MultiLineString", "coordinates": [main_line, branch]}
+    with pytest.raises(ValueError, match="branches"):
+        build(geo(homeland={"geojson": border, "defender_at": SOUTH}), CELL_KM)
+
+
+def test_defender_point_on_the_border_is_refused():
+    on = lonlat([(7.5, 3.0)])[0]
+    with pytest.raises(ValueError, match="lies on the border"):
+        build(geo(homeland={"geojson": BORDER, "defender_at": on}), CELL_KM)
+
+
+def test_a_spike_mended_by_make_valid_keeps_the_polygon():
+    ring = [(2.05, 3.05), (2.05, 5.95), (4.95, 5.95), (4.95, 3.05), (2.05, 3.05)]
+    spike = [*ring[:2], (2.05, 9.0), *ring[1:]]  # out and back along the same edge
+    held = {"type": "Polygon", "coordinates": [lonlat(spike)]}
+    m = build(geo(held={"geojson": held}), CELL_KM)
+    assert int(m.owner[:8].sum()) == 9
+
+
+def test_the_reference_engine_runs_a_scenario_with_maps_in_a_short_warm_up(tmp_path):
+    """warm_up and the estimate run a 2- or 20-day world that keeps the maps' days: the
+    reference engine crashed reshaping the maps it never recorded (found in review)."""
+    args = ["run", str(EXAMPLE), "--engine", "reference", "--replicates", "2", "--workers", "1"]
+    result = CliRunner().invoke(
+        main, [*args, "--set", "days=35", "--quiet", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output

@@ -89,7 +89,7 @@ class SalientModel(mesa.Model):
         self.belief = 0  # the attacker's axis the defender believes its main effort (0: none)
         self.route: dict[int, int] = {}  # slot → route cells in drone reach, at the last drones
         self.losses = [0.0, 0.0]
-        self.held_maps: list[np.ndarray] = []  # (H·W,) on each of the world's map days
+        self.held_maps: dict[int, np.ndarray] = {}  # day → (H·W,) held, on the map days
         self.today = Day()
         self.events: list[tuple[int, str, int]] = []
         self.states: list[dict] = []
@@ -742,7 +742,7 @@ class SalientModel(mesa.Model):
         self.events.extend(sorted(self.today.events, key=lambda e: (e[1], e[2])))
         self.datacollector.collect(self)
         if self.day in w.map_days:  # an observed map's day: who holds each cell tonight
-            self.held_maps.append((self.owner == DEFENDER).ravel().copy())
+            self.held_maps[self.day] = (self.owner == DEFENDER).ravel().astype(np.int64)
         if self.trace:
             self.states.append(self.snapshot())
 
@@ -791,7 +791,9 @@ def run(
     held_maps = np.zeros((len(world.map_days), world.owner.size), np.int64)
     for i, k in enumerate(replicates):
         model = run_model(world, int(k), trace, tick)
-        held_maps += np.array(model.held_maps, np.int64).reshape(held_maps.shape)
+        for row, day in enumerate(world.map_days):  # a shortened world (warm-up) has fewer
+            if int(day) in model.held_maps:
+                held_maps[row] += model.held_maps[int(day)]
         frame = model.datacollector.get_model_vars_dataframe()
         for name in SERIES:
             series[name][i] = frame[name].to_numpy()

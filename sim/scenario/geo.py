@@ -141,16 +141,20 @@ def read(
         except Exception as exc:  # shapely raises several kinds on malformed coordinates
             why = " ".join(str(exc).split())[:120]  # GEOS's text may span lines
             raise GeoError(path, f"{label}: not a valid GeoJSON geometry ({why})") from None
-        parts = (
-            [p for p in getattr(g, "geoms", [g])] if g.geom_type == "GeometryCollection" else [g]
-        )
+        parts = list(g.geoms) if g.geom_type == "GeometryCollection" else [g]
         for part in parts:
             if part.geom_type not in kinds:
                 raise GeoError(path, f"{label} is a {part.geom_type}; expected {what}")
-            if not np.isfinite(shapely.get_coordinates(part)).all():
-                raise GeoError(path, f"{label}: coordinates must be finite numbers")
-            if not part.is_valid:
-                part = shapely.make_valid(part)  # e.g. a self-touching ring from a GIS export
+            xy = shapely.get_coordinates(part)
+            if not (np.isfinite(xy).all() and (abs(xy) <= (180, 90)).all()):
+                raise GeoError(path, f"{label}: coordinates must be [lon, lat] degrees (±180, ±90)")
+            if not part.is_valid:  # e.g. a self-touching ring from a GIS export: mended, and
+                # only the pieces of the expected kind kept (a spike mends into a line)
+                mended = shapely.get_parts(shapely.make_valid(part))
+                kept = [p for p in mended if p.geom_type in kinds]
+                if not kept:
+                    continue
+                part = shapely.union_all(kept)
             if not part.intersects(inside):
                 swapped = shapely.transform(part, lambda xy: xy[:, ::-1])
                 if swapped.intersects(inside):
@@ -194,6 +198,21 @@ def line_cells(geometry: shapely.Geometry, frame: Frame) -> np.ndarray:
     return out
 
 
+def _reaching(border: shapely.Geometry, frame: Frame) -> shapely.Geometry:
+    """The border with each end within two cells of the grid's edge carried on past it: the
+    grid covers the box in whole cells, so a line drawn to the box's edge stops short of it."""
+    out = []
+    for line in shapely.get_parts(shapely.line_merge(border)):
+        xy = shapely.get_coordinates(line)
+        for end, before in ((0, 1), (-1, -2)):
+            point = shapely.Point(xy[end])
+            step = xy[end] - xy[before]
+            if frame.rect.exterior.distance(point) <= 2 * frame.cell_m and np.hypot(*step) > 0:
+                xy[end] = xy[end] + step / np.hypot(*step) * 4 * frame.cell_m
+        out.append(shapely.LineString(xy))
+    return shapely.union_all(out)
+
+
 def _homeland(geo: Geo, frame: Frame) -> np.ndarray:
     path = ("homeland", "file")
     layer = geo.homeland
@@ -214,19 +233,25 @@ def _homeland(geo: Geo, frame: Frame) -> np.ndarray:
     lon, lat = layer.defender_at
     if not lonlat_box(*geo.box).contains(shapely.Point(lon, lat)):
         raise GeoError(("homeland", "defender_at"), f"[{lon}, {lat}] lies outside the map's box")
-    pieces = list(split(frame.rect, border).geoms)
+    pieces = list(split(frame.rect, _reaching(border, frame)).geoms)
     if len(pieces) < 2:
         raise GeoError(path, "the border line must cross the map's box from edge to edge")
     seed = project(shapely.Point(lon, lat), frame.proj)
-    start = min(range(len(pieces)), key=lambda i: pieces[i].distance(seed))
-    side = {start: DEFENDER}
-    todo = deque([start])
+    near = [i for i, piece in enumerate(pieces) if piece.distance(seed) < 1.0]
+    if len(near) != 1:
+        raise GeoError(("homeland", "defender_at"), "lies on the border: a point off the line")
+    side = {near[0]: DEFENDER}
+    todo = deque(near)
     while todo:  # pieces that share a stretch of border lie on opposite sides
         i = todo.popleft()
         for j, other in enumerate(pieces):
-            if j not in side and pieces[i].intersection(other).length > 0:
+            if j == i or pieces[i].intersection(other).length == 0:
+                continue
+            if j not in side:
                 side[j] = 1 - side[i]
                 todo.append(j)
+            elif side[j] == side[i]:
+                raise GeoError(path, "the border branches: its sides cannot alternate")
     defender = shapely.union_all([p for i, p in enumerate(pieces) if side.get(i) == DEFENDER])
     return np.where(polygon_cells(defender, frame, geo.share), DEFENDER, ATTACKER)
 
