@@ -503,7 +503,7 @@ def map_(scenario: Path, as_ascii: bool, output: Path | None, sets: tuple[str, .
     from sim.experiment.store import write_page
     from sim.model.world import compile_world
     from sim.scenario import export, shipped
-    from sim.scenario.load import load
+    from sim.scenario.load import FieldError, load
     from sim.viz.mapview import map_page
 
     scenario = shipped.find(scenario)
@@ -511,7 +511,11 @@ def map_(scenario: Path, as_ascii: bool, output: Path | None, sets: tuple[str, .
     if as_ascii:
         output = output or Path(f"{scenario.stem}_ascii.yaml")
         header = f"{scenario.name} with its map as ASCII layers, written by: sim map --ascii"
-        write_page(output, export.dump(export.ascii_data(loaded), header))
+        try:
+            data = export.ascii_data(loaded)
+        except FieldError as exc:
+            raise loaded.source.error(exc.path, str(exc)) from None
+        write_page(output, export.dump(data, header))
         h, w = loaded.map.shape
         click.echo(f"map: {output} ({h}×{w} cells as ASCII layers)")
         return

@@ -206,7 +206,15 @@ def test_geojson_travels_in_the_scenario_data_and_its_hash(tmp_path):
     data = json.loads(held.read_text())
     data["features"][0]["geometry"]["coordinates"][0][1][1] += 0.01
     held.write_text(json.dumps(data))
-    assert _hash(load(folder / EXAMPLE.name)) != before
+    changed = _hash(load(folder / EXAMPLE.name))
+    assert changed != before
+    # Terrain layers are laid in the order written: another order is another map.
+    text = (folder / EXAMPLE.name).read_text()
+    forest = "      forest: {file: riverbend_geo/forest.geojson}\n"
+    water = "      water: {file: riverbend_geo/water.geojson}\n"
+    assert forest in text and water in text
+    (folder / EXAMPLE.name).write_text(text.replace(forest, "").replace(water, water + forest))
+    assert _hash(load(folder / EXAMPLE.name)) != changed
 
 
 def _hash(loaded) -> str:
@@ -414,5 +422,36 @@ def test_the_reference_engine_runs_a_scenario_with_maps_in_a_short_warm_up(tmp_p
     args = ["run", str(EXAMPLE), "--engine", "reference", "--replicates", "2", "--workers", "1"]
     result = CliRunner().invoke(
         main, [*args, "--set", "days=35", "--quiet", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_a_file_cannot_be_set_or_swept(tmp_path):
+    """Files are read with the scenario, before overrides: --set and sweeps naming one were
+    silently ignored (found in review); now they are refused in one message."""
+    with pytest.raises(ScenarioError, match="a file is read with the scenario"):
+        load(EXAMPLE, ["map.geo.held.file=other.geojson"])
+    with pytest.raises(ScenarioError, match="a file is read with the scenario"):
+        load(EXAMPLE, ["map.geo.held={file: other.geojson}"])
+    study = tmp_path / "study.yaml"
+    shutil.copytree(EXAMPLE.parent / "riverbend_geo", tmp_path / "riverbend_geo")
+    shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
+    sweep = {"parameters": {"map.geo.held.file": {"values": ["a.geojson", "b.geojson"]}}}
+    study.write_text(yaml.safe_dump({"base": EXAMPLE.name, "name": "s", "sweep": sweep}))
+    with pytest.raises(ScenarioError, match="a file is read with the scenario"):
+        execute.plan(load(study))
+
+
+def test_ascii_export_of_a_study_sweeping_the_map_is_refused(tmp_path):
+    shutil.copytree(EXAMPLE.parent / "riverbend_geo", tmp_path / "riverbend_geo")
+    shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
+    sweep = {"parameters": {"map.cell_km": {"values": [2.0, 1.0]}}}
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"base": EXAMPLE.name, "name": "s", "sweep": sweep}))
+    result = CliRunner().invoke(main, ["map", "--ascii", str(study), "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "sweeps the map" in result.output
+    result = CliRunner().invoke(
+        main,
+        ["map", "--ascii", str(EXAMPLE), "--set", "observed_maps=null", "-o", str(tmp_path / "y")],
     )
     assert result.exit_code == 0, result.output

@@ -117,3 +117,11 @@ def test_observed_maps_outside_the_run_are_kept_and_not_scored(tmp_path):
     world = compile_world(loaded)
     assert world.map_days.tolist() == [30]
     assert batch.run(world, range(3)).held_maps.shape == (1, world.owner.size)
+
+
+def test_observed_maps_csv_from_excel_and_with_a_date_twice(tmp_path):
+    rows = (EXAMPLE.parent / "riverbend_geo" / "observed_maps.csv").read_text()
+    assert load(_copy(tmp_path / "bom", "\ufeff" + rows)).scenario.observed_maps.maps
+    twice = rows + rows.splitlines()[1] + "\n"
+    with pytest.raises(ScenarioError, match="row 4: a second map of 2026-03-31"):
+        load(_copy(tmp_path / "twice", twice))

@@ -174,6 +174,8 @@ def _target(
     raise when it cannot be swept."""
     if not isinstance(path[0], str) or path[0] not in SWEEPABLE:
         raise fail(f"only fields under {', '.join(SWEEPABLE)} can be swept")
+    if "file" in path or "geojson" in path:
+        raise fail("a file is read with the scenario: sweep a study per file, not its name")
     for other in others:  # one axis would rewrite what the other addresses
         if path[: len(other.path)] == other.path or other.path[: len(path)] == path:
             raise fail(f"overlaps the swept parameter {other.name}")

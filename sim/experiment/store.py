@@ -54,7 +54,8 @@ BITS = ("salient", "rulebook", "numpy", "numba", "python")  # what decides the b
 def scenario_hash(resolved: dict[str, Any], design: pd.DataFrame) -> str:
     """Hash of the resolved scenario, its design table (in point order: the order of the
     swept parameters decides which point is which) and the versions that decide the bits:
-    results of another numpy never resume into this folder."""
+    results of another numpy never resume into this folder. Keys stay in the order written:
+    the order of terrain layers, axes, kinds and reinforcements decides cells and slots."""
     mine = versions()
     text = json.dumps(
         {
@@ -62,7 +63,6 @@ def scenario_hash(resolved: dict[str, Any], design: pd.DataFrame) -> str:
             "design": design.to_dict(orient="split", index=False),
             **{k: mine[k] for k in BITS},
         },
-        sort_keys=True,
         default=str,
     )
     return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.scenario.load import Loaded
+from sim.scenario.load import FieldError, Loaded
 from sim.scenario.maps import MapArrays
 from sim.scenario.schema import TERRAINS, Layers
 
@@ -35,6 +35,8 @@ def ascii_data(loaded: Loaded) -> dict[str, Any]:
     """The scenario's data as written, its map as ASCII layers and the map's own places
     (GeoJSON points, a generated hub) listed among its places at their cells."""
     s = loaded.scenario
+    if s.sweep and any(p.split(".")[0] == "map" for p in s.sweep.parameters):
+        raise FieldError(("sweep", "parameters"), "sweeps the map: export its base scenario")
     data = s.model_dump(mode="json", by_alias=True, exclude_unset=True)
     data["map"] = {"cell_km": s.map.cell_km, "layers": layers(loaded.map)}
     named = {p.name for p in s.places}
@@ -45,7 +47,7 @@ def ascii_data(loaded: Loaded) -> dict[str, Any]:
     ]
     if extra:
         data["places"] = [*data.get("places", []), *extra]
-    if "observed_maps" in data:  # the maps themselves, not the file they were read from
+    if data.get("observed_maps"):  # the maps themselves, not the file they were read from
         data["observed_maps"] = {"maps": data["observed_maps"]["maps"]}
     return data
 

@@ -380,9 +380,15 @@ def _layer_files(data: Any, base: Path, src: Source) -> None:
     observed = data.get("observed_maps") if isinstance(data, dict) else None
     if isinstance(observed, dict) and "file" in observed and "maps" not in observed:
         path = ("observed_maps", "file")
-        rows = list(csv.DictReader(io.StringIO(_beside(observed["file"], base, src, path))))
+        text = _beside(observed["file"], base, src, path).removeprefix("\ufeff")  # Excel's BOM
+        rows = list(csv.DictReader(io.StringIO(text)))
+        name = shown(observed["file"])
         if not rows or not {"date", "held"} <= set(rows[0]):
-            raise src.error(path, f"{shown(observed['file'])}: expected CSV columns date, held")
+            raise src.error(path, f"{name}: expected CSV columns date, held")
+        dates = [r["date"] for r in rows]
+        for i, date in enumerate(dates):
+            if date in dates[:i]:
+                raise src.error(path, f"{name} row {i + 2}: a second map of {date}")
         observed["maps"] = [{k: r[k] for k in ("date", "held", "source") if k in r} for r in rows]
 
 
@@ -438,6 +444,15 @@ def _keys(data: Any, parts: FieldPath) -> FieldPath:
     return tuple(out)
 
 
+FILE_SET = "a file is read with the scenario: name it in the scenario file (or a study's), not here"
+
+
+def _names_a_file(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "file" in value or any(_names_a_file(v) for v in value.values())
+    return isinstance(value, list) and any(_names_a_file(v) for v in value)
+
+
 def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> FieldPath:
     """Set one value; returns the shallowest path the override created or replaced, so that
     errors inside it are blamed on the command line rather than on the file."""
@@ -445,6 +460,8 @@ def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> FieldP
     node: Any = data
     created: FieldPath = path
     where = _set_shown(text)
+    if "file" in path or _names_a_file(value):  # files are read with the scenario, before
+        raise ScenarioError(where, None, _dotted(path), FILE_SET)  # any override
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list) and isinstance(part, int):
             if part >= len(node):
@@ -582,7 +599,9 @@ def _check_observed_maps(s: Scenario, shape: tuple[int, int], src: Source) -> No
         path = ("observed_maps", "maps", i)
         rows = m.held.split("/")
         if {len(r) for r in rows} != {len(rows[0])} or set(m.held) - set("D./"):
-            raise src.error((*path, "held"), f"map of {m.date}: rows of 'D' and '.' joined by '/'")
+            raise src.error(
+                (*path, "held"), f"map of {m.date}: expected rows of 'D' and '.' joined by '/'"
+            )
         if (len(rows), len(rows[0])) != shape:
             raise src.error(
                 (*path, "held"),
