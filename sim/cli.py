@@ -494,7 +494,12 @@ def replay(
     is_flag=True,
     help="Write the scenario with its map as ASCII layers (YAML) instead of the picture.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: map.html, or NAME_ascii.yaml with --ascii).",
+)
 @overrides
 @bad_input_exits
 def map_(scenario: Path, as_ascii: bool, output: Path | None, sets: tuple[str, ...]) -> None:

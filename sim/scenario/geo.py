@@ -107,7 +107,9 @@ def project(geometry: shapely.Geometry, proj: str) -> shapely.Geometry:
 def _features(data: Any, path: tuple) -> list[tuple[Any, dict]]:
     """(geometry mapping, properties) of each feature of a GeoJSON object."""
     kind = data.get("type") if isinstance(data, dict) else None
-    if kind == "FeatureCollection" and isinstance(data.get("features"), list):
+    if kind == "FeatureCollection" and not isinstance(data.get("features"), list):
+        raise GeoError(path, "a FeatureCollection needs its list of features")
+    if kind == "FeatureCollection":
         out = []
         for i, f in enumerate(data["features"]):
             if not (isinstance(f, dict) and f.get("type") == "Feature"):
@@ -160,7 +162,8 @@ def read(
                 if swapped.intersects(inside):
                     raise GeoError(
                         path,
-                        f"{label} looks like [lat, lon]: GeoJSON coordinates are [lon, lat]",
+                        f"{label} looks like [lat, lon]: GeoJSON coordinates are [lon, lat] "
+                        "(or the box is: it is [west, south, east, north])",
                     )
                 raise GeoError(
                     path, f"{label} lies outside the map's box {list(box)} (lon/lat degrees)"
@@ -213,7 +216,9 @@ def _reaching(border: shapely.Geometry, frame: Frame) -> shapely.Geometry:
     return shapely.union_all(out)
 
 
-def _homeland(geo: Geo, frame: Frame) -> np.ndarray:
+def homeland_polygon(geo: Geo, frame: Frame) -> shapely.Geometry:
+    """The defender's homeland, projected: its polygons, or the pieces of the grid on its
+    side of the border line."""
     path = ("homeland", "file")
     layer = geo.homeland
     parts = read(layer, POLYGONS + LINES, "polygons or lines", geo.box, path)
@@ -224,7 +229,7 @@ def _homeland(geo: Geo, frame: Frame) -> np.ndarray:
         raise GeoError(path, "mixes polygons and lines; give the border line or the polygons")
     border = project(shapely.union_all([g for g, _ in parts]), frame.proj)
     if kinds == {True}:
-        return np.where(polygon_cells(border, frame, geo.share), DEFENDER, ATTACKER)
+        return border
     if layer.defender_at is None:
         raise GeoError(
             ("homeland", "defender_at"),
@@ -252,8 +257,7 @@ def _homeland(geo: Geo, frame: Frame) -> np.ndarray:
                 todo.append(j)
             elif side[j] == side[i]:
                 raise GeoError(path, "the border branches: its sides cannot alternate")
-    defender = shapely.union_all([p for i, p in enumerate(pieces) if side.get(i) == DEFENDER])
-    return np.where(polygon_cells(defender, frame, geo.share), DEFENDER, ATTACKER)
+    return shapely.union_all([p for i, p in enumerate(pieces) if side.get(i) == DEFENDER])
 
 
 def _places(geo: Geo, frame: Frame) -> tuple[tuple[str, tuple[int, int], float], ...]:
@@ -286,7 +290,8 @@ def build(geo: Geo, cell_km: float) -> MapArrays:
             f"the box is {height}×{width} cells of {cell_km:g} km, more than {MAX_CELLS:,}: "
             "a smaller box or larger cells",
         )
-    homeland = _homeland(geo, frame).astype(np.int8)
+    defender = polygon_cells(homeland_polygon(geo, frame), frame, geo.share)
+    homeland = np.where(defender, DEFENDER, ATTACKER).astype(np.int8)
     owner = homeland.copy()
     if geo.held is not None:
         held = _union(geo.held, POLYGONS, "polygons", geo, ("held", "file"), frame)

@@ -328,7 +328,9 @@ def _beside(rel: Any, base: Path, src: Source, path: FieldPath) -> str:
         raise src.error(path, "expected the name of a file beside the scenario")
     target = (base / rel).resolve()
     if Path(rel).is_absolute() or ".." in Path(rel).parts or base.resolve() not in target.parents:
-        raise src.error(path, f"{shown(rel)} must name a file beside the scenario (no '..')")
+        raise src.error(
+            path, f"{shown(rel)} must name a file beside the scenario (a relative path, no '..')"
+        )
     try:
         return _read_text(target)
     except _Unreadable as exc:
@@ -338,7 +340,7 @@ def _beside(rel: Any, base: Path, src: Source, path: FieldPath) -> str:
 def geo_parse(text: str) -> Any:
     """A GeoJSON file's text as data; ValueError says where it stops being JSON."""
     try:
-        return json.loads(text)
+        return json.loads(text.removeprefix("\ufeff"))  # the mark some Windows tools write
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -598,9 +600,16 @@ def _check_observed_maps(s: Scenario, shape: tuple[int, int], src: Source) -> No
     for i, m in enumerate(s.observed_maps.maps if s.observed_maps else []):
         path = ("observed_maps", "maps", i)
         rows = m.held.split("/")
-        if {len(r) for r in rows} != {len(rows[0])} or set(m.held) - set("D./"):
+        if set(m.held) - set("D./"):
             raise src.error(
                 (*path, "held"), f"map of {m.date}: expected rows of 'D' and '.' joined by '/'"
+            )
+        short = next((k for k, r in enumerate(rows) if len(r) != len(rows[0])), None)
+        if short is not None:
+            raise src.error(
+                (*path, "held"),
+                f"map of {m.date}: row {short + 1} has {len(rows[short])} cells, row 1 has "
+                f"{len(rows[0])}",
             )
         if (len(rows), len(rows[0])) != shape:
             raise src.error(

@@ -138,7 +138,7 @@ class Vector(Strict):
     reads into `geojson` so that the scenario carries its geometry wherever it travels."""
 
     file: str | None = Field(None, description="A GeoJSON file beside the scenario.")
-    geojson: dict[str, Any] | None = Field(
+    geojson: Any = Field(
         None, description="The GeoJSON itself (filled in from `file` by the loader)."
     )
 

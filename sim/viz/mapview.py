@@ -143,6 +143,19 @@ def map_figure(loaded: Loaded, world: World) -> go.Figure:
     return fig
 
 
+def _held_km2(loaded: Loaded) -> float | None:
+    """The area of the `held` polygons in the attacker's homeland, on the grid's projection."""
+    from sim.scenario import geo
+
+    spec, frame = loaded.scenario.map.geo, loaded.map.frame
+    if spec is None or spec.held is None or frame is None:
+        return None
+    parts = [g for g, _ in geo.read(spec.held, geo.POLYGONS, "polygons", spec.box, ())]
+    held = geo.project(shapely.union_all(parts), frame.proj)
+    attacker = frame.rect.difference(geo.homeland_polygon(spec, frame))
+    return float(shapely.intersection(held, attacker).area / 1e6)
+
+
 def map_page(loaded: Loaded, world: World) -> str:
     s = loaded.scenario
     h, w = world.shape
@@ -154,4 +167,7 @@ def map_page(loaded: Loaded, world: World) -> str:
     }
     if loaded.map.frame is not None:
         meta["projection"] = loaded.map.frame.proj
+        held = _held_km2(loaded)
+        if held is not None:
+            meta["held polygons"] = f"{held:,.1f} km² (to compare with the salient's cells)"
     return page(f"{s.name}: the map", s.description, meta, [map_figure(loaded, world)])
