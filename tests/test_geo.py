@@ -125,10 +125,10 @@ def test_held_polygon_by_cell_centre():
 @pytest.mark.parametrize(("share", "taken"), [(None, True), (0.5, True), (0.7, False)])
 def test_share_rule_takes_a_cell_at_its_covered_share(share, taken):
     # The polygon covers 60 % of cell [3, 3] and holds its centre.
-    spec = geo(held={"geojson": polygon(3.0, 2.9, 4.0, 3.6)})
+    spec = geo(terrain={"forest": {"geojson": polygon(3.0, 2.9, 4.0, 3.6)}})
     if share is not None:
         spec = spec.model_copy(update={"share": share})
-    assert bool(build(spec, CELL_KM).owner[3, 3]) == taken
+    assert (build(spec, CELL_KM).terrain[3, 3] == 1) == taken
 
 
 @settings(max_examples=25, deadline=None)
@@ -455,3 +455,10 @@ def test_ascii_export_of_a_study_sweeping_the_map_is_refused(tmp_path):
         ["map", "--ascii", str(EXAMPLE), "--set", "observed_maps=null", "-o", str(tmp_path / "y")],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_held_polygons_that_take_no_attacker_cell_are_refused():
+    """A held area wholly in the defender's own homeland leaves no salient (a new user's
+    case: it ran, with 'median day below 0 km²')."""
+    with pytest.raises(ValueError, match="the salient is empty"):
+        build(geo(held={"geojson": polygon(8.2, 2.2, 10.8, 4.8)}), CELL_KM)

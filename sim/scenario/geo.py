@@ -296,6 +296,10 @@ def build(geo: Geo, cell_km: float) -> MapArrays:
     if geo.held is not None:
         held = _union(geo.held, POLYGONS, "polygons", geo, ("held", "file"), frame)
         owner[polygon_cells(held, frame, geo.share)] = DEFENDER
+        if not (owner != homeland).any():
+            raise GeoError(
+                ("held", "file"), "takes no cell of the attacker's homeland: the salient is empty"
+            )
     terrain = np.zeros(frame.shape, np.int8)
     for name, layer in geo.terrain.items():
         polygons = _union(layer, POLYGONS, "polygons", geo, ("terrain", name, "file"), frame)

@@ -597,24 +597,26 @@ def observed_held(held: str) -> np.ndarray:
 def _check_observed_maps(s: Scenario, shape: tuple[int, int], src: Source) -> None:
     """Every observed map on the map's grid, in 'D' and '.' (maps dated outside the run are
     kept, like observations, and left out of the scores: `--set days=60` is no error)."""
+    file = s.observed_maps.file if s.observed_maps else None
     for i, m in enumerate(s.observed_maps.maps if s.observed_maps else []):
         path = ("observed_maps", "maps", i)
+        row = f"{file} row {i + 2}: " if file else ""  # the CSV's line: its header is row 1
         rows = m.held.split("/")
         if set(m.held) - set("D./"):
             raise src.error(
-                (*path, "held"), f"map of {m.date}: expected rows of 'D' and '.' joined by '/'"
+                (*path, "held"), f"{row}map of {m.date}: expected rows of 'D' and '.' joined by '/'"
             )
         short = next((k for k, r in enumerate(rows) if len(r) != len(rows[0])), None)
         if short is not None:
             raise src.error(
                 (*path, "held"),
-                f"map of {m.date}: row {short + 1} has {len(rows[short])} cells, row 1 has "
-                f"{len(rows[0])}",
+                f"{row}map of {m.date}: grid row {short + 1} has {len(rows[short])} cells, grid "
+                f"row 1 has {len(rows[0])}",
             )
         if (len(rows), len(rows[0])) != shape:
             raise src.error(
                 (*path, "held"),
-                f"the map of {m.date} is {len(rows)}×{len(rows[0])} cells, the scenario's map "
+                f"{row}the map of {m.date} is {len(rows)}×{len(rows[0])} cells, the scenario's map "
                 f"{shape[0]}×{shape[1]}: rasterise it again on this grid",
             )
 
