@@ -128,13 +128,20 @@ def _chains(edges: list[tuple[tuple[float, float], ...]]) -> list[list[tuple[flo
     return chains
 
 
-def border_trace(world: World) -> go.Scatter:
-    """The international border: where `world.homeland` changes between neighbouring cells."""
+def outline(grid: np.ndarray) -> tuple[list[float | None], list[float | None]]:
+    """x, y (cell coordinates) of the lines where `grid` changes between neighbouring cells,
+    as few polylines as a walk finds (None between them, as plotly breaks a line)."""
     xs: list[float | None] = []
     ys: list[float | None] = []
-    for chain in _chains(_border_edges(world.homeland)):
+    for chain in _chains(_border_edges(grid)):
         xs += [p[0] for p in chain] + [None]
         ys += [p[1] for p in chain] + [None]
+    return xs, ys
+
+
+def border_trace(world: World) -> go.Scatter:
+    """The international border: where `world.homeland` changes between neighbouring cells."""
+    xs, ys = outline(world.homeland)
     return go.Scatter(
         x=xs,
         y=ys,

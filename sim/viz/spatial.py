@@ -10,21 +10,11 @@ import plotly.graph_objects as go
 from sim.analysis.spatial import SCORES, observed_maps
 from sim.model.world import World
 from sim.scenario.schema import Scenario
-from sim.viz.maps import _border_edges, _chains, border_trace, km_axes, places_trace
+from sim.viz.maps import border_trace, km_axes, outline, places_trace
 from sim.viz.page import Block, Heading, Table
 from sim.viz.style import DEFENDER
 
 OUTLINE = "#000000"
-
-
-def outline(mask: np.ndarray) -> tuple[list, list]:
-    """x, y (cell coordinates) of the edges between a mask's cells and the rest."""
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for chain in _chains(_border_edges(mask.astype(np.int8))):
-        xs += [p[0] for p in chain] + [None]
-        ys += [p[1] for p in chain] + [None]
-    return xs, ys
 
 
 def _p(world: World, counts: np.ndarray, runs: int) -> np.ndarray:
@@ -38,7 +28,7 @@ def map_panel(
 ) -> go.Figure:
     observed = observed_maps(scenario)
     first = observed[dates[0]].reshape(world.shape)
-    ox, oy = outline(first & world.territory_cells)
+    ox, oy = outline((first & world.territory_cells).astype(np.int8))
     fig = go.Figure(
         [
             go.Heatmap(
@@ -64,7 +54,8 @@ def map_panel(
     )
     steps = []
     for i, date in enumerate(dates):
-        x, y = outline(observed[pd.Timestamp(date)].reshape(world.shape) & world.territory_cells)
+        held_on = observed[pd.Timestamp(date)].reshape(world.shape) & world.territory_cells
+        x, y = outline(held_on.astype(np.int8))
         steps.append(
             {
                 "label": f"{date:%Y-%m-%d}",
