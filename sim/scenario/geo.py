@@ -33,7 +33,9 @@ from sim.scenario.maps import MapArrays, MapError
 from sim.scenario.schema import MAX_CELLS, TERRAINS, Geo, Vector
 
 ATTACKER, DEFENDER = 0, 1
-POLYGONS, LINES, POINTS = ("Polygon", "MultiPolygon"), ("LineString", "MultiLineString"), ("Point",)
+POLYGONS = ("Polygon", "MultiPolygon")
+LINES = ("LineString", "MultiLineString")
+POINTS = ("Point",)
 
 
 class GeoError(MapError):
@@ -172,7 +174,10 @@ def read(
     return out
 
 
-def _union(vector: Vector, kinds: tuple[str, ...], what: str, geo: Geo, path: tuple, frame: Frame):
+def _union(
+    vector: Vector, kinds: tuple[str, ...], what: str, geo: Geo, path: tuple, frame: Frame
+) -> shapely.Geometry:
+    """A layer's features merged into one projected geometry; a layer with none is refused."""
     parts = [g for g, _ in read(vector, kinds, what, geo.box, path)]
     if not parts:
         raise GeoError(path, f"the layer has no {what}")
