@@ -125,3 +125,8 @@ def test_observed_maps_csv_from_excel_and_with_a_date_twice(tmp_path):
     twice = rows + rows.splitlines()[1] + "\n"
     with pytest.raises(ScenarioError, match="row 4: a second map of 2026-03-31"):
         load(_copy(tmp_path / "twice", twice))
+
+
+def test_observed_maps_csv_that_the_csv_module_refuses(tmp_path):
+    with pytest.raises(ScenarioError, match="not CSV a map can use"):
+        load(_copy(tmp_path, "date,held,source\n2026-03-31," + "D" * 200_000 + ",x\n"))

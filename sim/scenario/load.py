@@ -383,8 +383,11 @@ def _layer_files(data: Any, base: Path, src: Source) -> None:
     if isinstance(observed, dict) and "file" in observed and "maps" not in observed:
         path = ("observed_maps", "file")
         text = _beside(observed["file"], base, src, path).removeprefix("\ufeff")  # Excel's BOM
-        rows = list(csv.DictReader(io.StringIO(text)))
         name = shown(observed["file"])
+        try:
+            rows = list(csv.DictReader(io.StringIO(text)))
+        except csv.Error as exc:  # a NUL, a field beyond the csv module's limit
+            raise src.error(path, f"{name}: not CSV a map can use ({exc})") from None
         if not rows or not {"date", "held"} <= set(rows[0]):
             raise src.error(path, f"{name}: expected CSV columns date, held")
         dates = [r["date"] for r in rows]
@@ -462,8 +465,8 @@ def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> FieldP
     node: Any = data
     created: FieldPath = path
     where = _set_shown(text)
-    if "file" in path or _names_a_file(value):  # files are read with the scenario, before
-        raise ScenarioError(where, None, _dotted(path), FILE_SET)  # any override
+    if path[0] in ("map", "observed_maps") and ("file" in path or _names_a_file(value)):
+        raise ScenarioError(where, None, _dotted(path), FILE_SET)  # read before any override
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list) and isinstance(part, int):
             if part >= len(node):
