@@ -392,8 +392,8 @@ def _run_of(spec: str, letter: str):
     """`DIR` (its point 0) or `DIR:P` → the comparison's view of that design point."""
     import numpy as np
 
-    from sim.analysis import spatial
     from sim.analysis.compare import Run
+    from sim.analysis.study import spatial_scores
     from sim.experiment.execute import reopen
     from sim.experiment.store import StoreError
     from sim.viz.report import point_labels
@@ -411,9 +411,7 @@ def _run_of(spec: str, letter: str):
     reps = np.array(sorted(store.covered(point)))
     if not len(reps):
         raise StoreError(f"{spec}: no finished runs of point {point}")
-    dates, held, runs = store.held_maps(point)
-    domain = study.world(point).territory_cells.ravel()
-    scores = spatial.table(point, dates, held, runs, study.loaded.scenario, domain)
+    scores = spatial_scores(store, study, point)
     return Run(letter, about, study, point, reps, store.territory(point), scores)
 
 

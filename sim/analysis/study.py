@@ -94,6 +94,13 @@ def sobol_indices(table: pd.DataFrame, design: Design, names: list[str]) -> pd.D
     return pd.DataFrame(rows, columns=columns)
 
 
+def spatial_scores(store: ResultsDir, study: Study, point: int) -> pd.DataFrame:
+    """A point's spatial scores by observed-map date (empty without observed maps)."""
+    dates, held, runs = store.held_maps(point)
+    domain = study.world(point).territory_cells.ravel()
+    return spatial.table(point, dates, held, runs, study.loaded.scenario, domain)
+
+
 def summarise(store: ResultsDir, study: Study) -> Summary:
     """Bands and outcomes of every point of a finished study, and its sensitivity."""
     d = study.design
@@ -101,10 +108,7 @@ def summarise(store: ResultsDir, study: Study) -> Summary:
     for p in range(d.points):
         territory = store.territory(p)
         bands.append(point_bands(territory, study, p))
-        dates, held, runs = store.held_maps(p)
-        scores = spatial.table(
-            p, dates, held, runs, study.loaded.scenario, study.world(p).territory_cells.ravel()
-        )
+        scores = spatial_scores(store, study, p)
         maps.append(scores)
         row = {"point": p, **d.values(p), **outcomes(territory, study, p), **spatial.means(scores)}
         rows.append(row)
