@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -289,6 +290,31 @@ def test_ctrl_c_keeps_finished_tasks_and_the_rerun_completes(tmp_path, workers):
     assert sorted(counts.index) == list(range(2000)) and (counts == 30).all()
 
 
+def test_killing_the_workers_while_one_sends_a_result_does_not_hold_the_exit():
+    """CI once hung after Ctrl-C's line was printed: a worker killed in the middle of sending
+    its result left the pool's thread waiting for the rest, and the exit waited on that
+    thread. Here the kill lands while a 300 MB result is on its way."""
+    code = textwrap.dedent("""
+        import time
+        from sim.experiment.execute import ProcessPool
+        pool = ProcessPool(2)
+        results = pool.pool._result_queue
+        pool.submit(bytes, 300_000_000)
+        while not results._reader.poll():
+            time.sleep(0.001)
+        time.sleep(0.05)
+        pool.kill()
+        print("killed")
+    """)  # fmt: skip
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process did not exit after its pool was killed")
+    assert proc.returncode == 0 and proc.stdout.strip() == "killed", proc.stderr
+
+
 def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path):
     import signal
     import time
@@ -378,6 +404,9 @@ def test_a_batch_run_on_a_warm_cache_does_not_announce_a_compile(monkeypatch):
     monkeypatch.setattr(cache, "_load_index", lambda: {})
     assert kernels.on_disk(world)
     assert not kernels.on_disk(compile_checked(load(CLASSROOM, ["rules.pursuit=true"])))
+    cache = kernels.buildup._cache._cache_file  # the classroom's attacker has no axes
+    monkeypatch.setattr(cache, "_load_index", lambda: {})
+    assert kernels.on_disk(world)
     cache = kernels.movement._cache._cache_file
     monkeypatch.setattr(cache, "_load_index", lambda: {})
     assert not kernels.on_disk(world)

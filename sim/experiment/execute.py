@@ -273,10 +273,18 @@ class ProcessPool(Executor):
         self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def kill(self) -> None:
+        """Kill the workers now. A worker killed while it sends a result leaves the pool's
+        thread waiting for the rest of it, which the exit would wait on for ever: closing this
+        process's end of the results pipe ends that wait (the workers held the others)."""
         processes = list((self.pool._processes or {}).values())  # no public way before 3.14
+        results = self.pool._result_queue
         self.pool.shutdown(wait=False, cancel_futures=True)
         for p in processes:
             p.kill()
+        for p in processes:
+            p.join()
+        if results is not None:
+            results._writer.close()
 
 
 def default_workers() -> int:

@@ -1187,6 +1187,8 @@ def unused(world) -> set[str]:
     if not world.drone_effort.any() and world.drone_loss == 0:
         out |= {"drones", "_row_bits", "_dilate_bits", "_exposure_bits", "dilate_map"}
         out |= {"route_exposure_map"}
+    if not world.axis_names[ATTACKER]:  # no attacker axes: no build-up to read
+        out.add("buildup")
     return out
 
 
