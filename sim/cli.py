@@ -25,6 +25,7 @@ BAD_INPUT = {
     "sim.scenario.load.ScenarioError",
     "sim.experiment.store.StoreError",
     "sim.experiment.execute.ClusterError",
+    "sim.experiment.calibrate.CalibrationError",
 }
 
 
@@ -373,6 +374,72 @@ _SHORT_OUTCOMES = {
     "days above threshold (mean)": "days held (mean)",
     "fallen by the end (share)": "fallen",
 }
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="results",
+    show_default=True,
+    help="Folder that receives <name>-calibration/.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    help="Local worker processes; 1 runs in this process (default: as `sim run` chooses).",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://host:8786.")
+@click.option("--fresh", is_flag=True, help="Discard this scenario's earlier calibration first.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@overrides
+@bad_input_exits
+def calibrate(
+    scenario: Path,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    fresh: bool,
+    quiet: bool,
+    sets: tuple[str, ...],
+) -> None:
+    """Fit a scenario's calibrate: parameters to its observations: waves of history matching,
+    then the posterior (docs/calibration.md). Stopped, it resumes where it was."""
+    from sim.experiment import calibrate as calibration
+    from sim.scenario import shipped
+    from sim.scenario.load import load
+    from sim.viz import calibration as page
+
+    loaded = load(shipped.find(scenario), sets)
+    calibration.check(loaded)  # bad input: one line before anything runs
+    try:
+        result = calibration.calibrate(
+            loaded, out, workers=workers, scheduler=scheduler, fresh=fresh, progress=not quiet,
+            say=lambda text: click.echo(text, err=True),
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        again = _command_line(drop=("--fresh",))
+        interrupted(f"interrupted: finished waves and runs are kept; to resume, run: {again}")
+    html = result.folder / "calibration.html"
+    html.write_text(page.render(result, loaded.scenario), encoding="utf-8")
+    d = result.diagnostics
+    click.echo(
+        f"{plural(d['simulations'], 'simulation')} in {d['seconds']:.0f} s; "
+        f"effective sample size {d['ess']:.0f} of {len(result.posterior)}; {html}"
+    )
+    for a in result.axes:
+        q = _weighted(result.posterior[a.name].to_numpy(float), result.posterior["weight"])
+        click.echo(f"  {a.name}: {q[1]:.4g} (90 %: {q[0]:.4g}–{q[2]:.4g})")
+
+
+def _weighted(values, weights) -> list[float]:
+    import numpy as np
+
+    from sim.analysis.matching import weighted_quantiles
+
+    w = np.asarray(weights, float)
+    return list(weighted_quantiles(values[:, None], w, (0.05, 0.5, 0.95))[:, 0])
 
 
 @main.command()

@@ -135,20 +135,33 @@ def _axes(loaded: Loaded, data: dict[str, Any]) -> list[Axis]:
     return out
 
 
-def _axis(loaded: Loaded, data: dict[str, Any], name: str, spec: Any, others: list[Axis]) -> Axis:
-    """One swept parameter, checked against the scenario and the design, its levels (or
-    range) read as the field they set."""
+def _axis(
+    loaded: Loaded,
+    data: dict[str, Any],
+    name: str,
+    spec: Any,
+    others: list[Axis],
+    where: tuple[str, ...] = ("sweep", "parameters"),
+) -> Axis:
+    """One swept (or calibrated, `where`) parameter, checked against the scenario and the
+    design, its levels (or range) read as the field they set."""
     s, src = loaded.scenario, loaded.source
-    where = ("sweep", "parameters", name)
-    path = field_path(name)
-    current = _target(data, path, others, lambda m: src.error(where, m))
+    where = (*where, name)
     spec = spec if isinstance(spec, Parameter) else Parameter(values=spec)
+    dotted, _, on = name.partition("@")  # tempo@2024-09-10: the step from that date
+    if on:
+        try:
+            spec = spec.model_copy(update={"from_": dt.date.fromisoformat(on)})
+        except ValueError:
+            raise src.error(where, f"'@{on}' is no date: write path@YYYY-MM-DD") from None
+    path = field_path(dotted)
+    current = _target(data, path, others, lambda m: src.error(where, m), spec.from_)
     if spec.from_ is not None:
         if not _is_schedule(current):
             raise src.error(where, "'from' applies to a schedule (tempo, intelligence, …)")
         if not s.start <= spec.from_ <= s.end:
             raise src.error(where, f"'from' must fall within the run, {s.start} to {s.end}")
-    ranged = s.sweep.design in ("lhs", "sobol")
+    ranged = s.sweep is None or s.sweep.design in ("lhs", "sobol")  # a calibration: ranges
     if ranged != (spec.range is not None):
         need = "range: [low, high]" if ranged else "a list of values"
         raise src.error(where, f"{DESIGN_NAMES[s.sweep.design]} design needs {need}")
@@ -168,15 +181,21 @@ def _axis(loaded: Loaded, data: dict[str, Any], name: str, spec: Any, others: li
 
 
 def _target(
-    data: dict[str, Any], path: FieldPath, others: list[Axis], fail: Callable[[str], Exception]
+    data: dict[str, Any],
+    path: FieldPath,
+    others: list[Axis],
+    fail: Callable[[str], Exception],
+    step: dt.date | None = None,
 ) -> Any:
     """The current value of the field a parameter sweeps; `fail(message)` is the error to
-    raise when it cannot be swept."""
+    raise when it cannot be swept. Two steps of one schedule, from different dates, may."""
     if not isinstance(path[0], str) or path[0] not in SWEEPABLE:
         raise fail(f"only fields under {', '.join(SWEEPABLE)} can be swept")
     if "file" in path or "geojson" in path:
         raise fail("a file is read with the scenario: sweep a study per file, not its name")
     for other in others:  # one axis would rewrite what the other addresses
+        if other.path == path and step and other.step and step != other.step:
+            continue
         if path[: len(other.path)] == other.path or other.path[: len(path)] == path:
             raise fail(f"overlaps the swept parameter {other.name}")
     try:
@@ -238,6 +257,24 @@ def build(loaded: Loaded) -> Design:
         numbers = a.kind is float and all(_number(v) for v in col)
         table[a.name] = pd.Series(list(col), dtype=float if numbers else object)
     return Design(sweep.design, axes, table, replicates, s.seed, problem)
+
+
+def calibrated(loaded: Loaded) -> list[Axis]:
+    """The parameters of a scenario's `calibrate:` section, checked like a sweep's."""
+    data, out = data_of(loaded), []
+    for name, prior in loaded.scenario.calibrate.parameters.items():
+        spec = Parameter(range=prior.range)
+        out.append(_axis(loaded, data, name, spec, out, ("calibrate", "parameters")))
+    return out
+
+
+def scaled(axes: list[Axis], unit: np.ndarray) -> pd.DataFrame:
+    """A design table from points of the unit cube, one column per axis."""
+    table = pd.DataFrame({"point": np.arange(len(unit))})
+    for i, a in enumerate(axes):
+        kind = float if a.kind is float else object
+        table[a.name] = np.asarray(_scale(a, unit[:, i]), dtype=kind)
+    return table
 
 
 def with_step(schedule: Any, start: dt.date, day: dt.date, value: float) -> list[dict]:

@@ -604,6 +604,36 @@ class Sweep(Strict):
     # how parameters fit the design is checked by sim.experiment.design, which names the line
 
 
+class Prior(Strict):
+    """One calibrated input: a uniform prior on [low, high]. A schedule's step is named
+    `path@date` (sides.attacker.tempo@2024-09-10): its value from that date on."""
+
+    range: tuple[float, float] = Field(description="[low, high] of the uniform prior.")
+
+
+class Calibrate(Strict):
+    """How `sim calibrate` fits the scenario to `observed:` (docs/calibration.md): waves of
+    history matching rule out inputs that cannot reproduce the observations, and the last
+    wave's survivors, weighted by their likelihood, are the posterior."""
+
+    parameters: dict[str, Prior] = Field(
+        min_length=1,
+        description="Dotted scenario path (path@date for a schedule's step) → {range: [a, b]}.",
+    )
+    until: dt.date = Field(description="Fit the observations up to this date only (date).")
+    discrepancy: float = Field(
+        ge=0,
+        description="Model discrepancy: the standard deviation (km²) of what the model cannot "
+        "represent, added to the observations' own error.",
+    )
+    waves: int = Field(3, ge=1, le=20, description="Waves of history matching.")
+    points: int = Field(200, ge=10, le=MAX_POINTS, description="Parameter sets per wave.")
+    replicates: int = Field(
+        4, ge=2, le=1000, description="Runs per parameter set (their spread is the model's)."
+    )
+    cutoff: float = Field(3.0, gt=0, description="Implausibility above which a set is ruled out.")
+
+
 class Scenario(Strict):
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
@@ -627,6 +657,9 @@ class Scenario(Strict):
         None, description="Observed held maps by date (the spatial scores of the report)."
     )
     sweep: Sweep | None = Field(None, description="Design of a Monte Carlo study (optional).")
+    calibrate: Calibrate | None = Field(
+        None, description="How `sim calibrate` fits the scenario (optional)."
+    )
 
     @field_validator("days")
     @classmethod
