@@ -49,24 +49,42 @@ def targets(s: Scenario, until: dt.date) -> Targets:
 
 
 def implausibility(
-    runs: np.ndarray, t: Targets, discrepancy: float
+    runs: np.ndarray, t: Targets, discrepancy: float, correlation_days: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per parameter set, the largest implausibility over the dates and the log-likelihood.
 
     `runs` is (sets, replicates, dates) of territory held on the target dates. On each date
     I = |z − mean| / √(V_obs + V_disc + V_model), V_model the variance over the set's runs
-    divided by their number (the mean's own error) plus that variance (one run's chance):
-    the observed history is one run, not a mean. The log-likelihood is Gaussian with the
-    same variance, summed over dates (treated as independent, which they are not: the
-    posterior is narrower than it should be where dates are many and close)."""
-    mean = runs.mean(axis=1)
+    times (1 + 1/n): one run's chance (the observed history is one run, not a mean) and the
+    mean's own error. The log-likelihood is Gaussian (a synthetic likelihood, Wood 2010)
+    with covariances across dates, since neither chance nor the model's errors start afresh
+    each week. A run ahead of the mean stays ahead: chance keeps each set's own variances
+    but takes its correlation across dates from all the sets' runs pooled (a set's few runs
+    span too few directions, and a likelihood from them alone is sure of the rest). What the
+    model misses on one date it misses the week after too: the discrepancy is correlated as
+    exp(−|Δt| / correlation_days) (Kennedy and O'Hagan 2001). Close dates therefore do not
+    count as independent evidence."""
     n = runs.shape[1]
-    chance = runs.var(axis=1, ddof=1) * (1 + 1 / n)
-    total = t.var + discrepancy**2 + chance
-    total = np.maximum(total, 1e-9)
-    gap = (t.z - mean) ** 2 / total
-    loglik = -0.5 * (gap + np.log(2 * np.pi * total)).sum(axis=1)
-    return np.sqrt(gap).max(axis=1), loglik
+    mean = runs.mean(axis=1)
+    centred = runs - mean[:, None, :]
+    sd = centred.std(axis=1, ddof=1)
+    scaled = np.divide(centred, sd[:, None], out=np.zeros_like(centred), where=sd[:, None] > 0)
+    pooled = np.einsum("srd,sre->de", scaled, scaled)
+    norm = np.sqrt(np.diagonal(pooled))
+    corr = np.divide(pooled, np.outer(norm, norm), out=np.zeros_like(pooled),
+                     where=np.outer(norm, norm) > 0)  # fmt: skip
+    np.fill_diagonal(corr, 1.0)
+    chance = sd[:, :, None] * corr[None] * sd[:, None, :] * (1 + 1 / n)
+    lag = np.abs(t.days[:, None] - t.days[None, :])
+    fixed = np.diag(t.var) + discrepancy**2 * np.exp(-lag / correlation_days)
+    cov = chance + fixed[None] + 1e-6 * np.eye(len(t.days))[None]
+    gap = t.z - mean
+    worst = (np.abs(gap) / np.sqrt(np.diagonal(cov, axis1=1, axis2=2))).max(axis=1)
+    chol = np.linalg.cholesky(cov)
+    white = np.linalg.solve(chol, gap[:, :, None])[:, :, 0]
+    logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    loglik = -0.5 * ((white**2).sum(axis=1) + logdet + len(t.days) * np.log(2 * np.pi))
+    return worst, loglik
 
 
 def weights(loglik: np.ndarray) -> np.ndarray:
@@ -82,15 +100,9 @@ def ess(w: np.ndarray) -> float:
 
 
 def weighted_quantiles(values: np.ndarray, w: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Quantiles of the columns of `values` (samples × columns) under sample weights `w`."""
-    order = np.argsort(values, axis=0)
-    out = np.empty((len(qs), values.shape[1]))
-    for j in range(values.shape[1]):
-        v = values[order[:, j], j]
-        c = np.cumsum(w[order[:, j]])
-        c = (c - 0.5 * w[order[:, j]]) / c[-1]
-        out[:, j] = np.interp(qs, c, v)
-    return out
+    """Quantiles of the columns of `values` (samples × columns) under sample weights `w`:
+    the smallest value whose cumulative weight reaches q."""
+    return np.quantile(values, qs, axis=0, weights=w, method="inverted_cdf")
 
 
 def box(unit: np.ndarray, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

@@ -127,7 +127,7 @@ def calibrate(
         on = series[series["day"].isin(t.days)]
         cube = on.pivot_table(index=["point", "replicate"], columns="day", values="territory")
         held = cube[list(t.days)].to_numpy(float).reshape(design.points, c.replicates, -1)
-        worst, loglik = matching.implausibility(held, t, c.discrepancy)
+        worst, loglik = matching.implausibility(held, t, c.discrepancy, c.correlation_days)
         kept = worst <= c.cutoff
         frame = design.table.assign(wave=k, implausibility=worst, loglik=loglik, kept=kept)
         frames.append(frame)
@@ -156,6 +156,7 @@ def calibrate(
         "until": str(c.until),
         "targets": len(t.dates),
         "discrepancy_km2": c.discrepancy,
+        "correlation_days": c.correlation_days,
         "cutoff": c.cutoff,
         "waves": [
             {"wave": k, "sets": len(f), "kept": int(f["kept"].sum()), "box": b}

@@ -626,6 +626,12 @@ class Calibrate(Strict):
         description="Model discrepancy: the standard deviation (km²) of what the model cannot "
         "represent, added to the observations' own error.",
     )
+    correlation_days: float = Field(
+        30,
+        gt=0,
+        description="How long (days) the discrepancy persists: observations closer than this "
+        "are not independent evidence.",
+    )
     waves: int = Field(3, ge=1, le=20, description="Waves of history matching.")
     points: int = Field(200, ge=10, le=MAX_POINTS, description="Parameter sets per wave.")
     replicates: int = Field(

@@ -1,0 +1,92 @@
+"""Recovery: can `sim calibrate` find parameters it knows? The engine makes the data itself
+(one run of the classroom scenario at known values, on a replicate the calibration never
+runs), the calibration fits it, and we count the seeds whose 90 % posterior interval holds
+the truth, per parameter (target: at least 8 of 10). Writes docs/calibration.md's table.
+
+    python benchmarks/recover_calibration.py [--seeds 10] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sim.analysis.matching import weighted_quantiles  # noqa: E402
+from sim.experiment import calibrate  # noqa: E402
+from sim.experiment import design as designs  # noqa: E402
+from sim.experiment.execute import compile_checked, simulate  # noqa: E402
+from sim.scenario.load import load  # noqa: E402
+
+SCENARIO = ROOT / "scenarios" / "classroom_small.yaml"
+PRIORS = {  # path: (low, high)
+    "sides.attacker.tempo": (0.1, 0.6),
+    "sides.attacker.fire_intensity": (0.2, 1.0),
+    "sides.defender.replacements": (0.0, 100.0),
+}
+
+
+def synthetic(seed: int, truth: dict[str, float], every: int = 10):
+    """The classroom scenario with `observed:` made by one run at `truth` and a calibrate:
+    section over PRIORS."""
+    sets = [f"{k}={v}" for k, v in truth.items()]
+    world = compile_checked(load(SCENARIO, sets))
+    run = simulate(world, "batch", [100_000 + seed])  # a replicate no calibration runs
+    held = run.series["territory"][0]
+    base = load(SCENARIO, [f"seed={seed}"])
+    data = designs.data_of(base)
+    start = base.scenario.start
+    data["observed"] = [
+        {"date": start + __import__("datetime").timedelta(days=d), "km2": float(held[d])}
+        for d in range(every, base.scenario.days, every)
+    ]
+    data["calibrate"] = {
+        "until": data["observed"][-1]["date"],
+        "discrepancy": 5.0,
+        "correlation_days": 10,
+        "waves": 3,
+        "points": 200,
+        "replicates": 8,
+        "parameters": {k: {"range": list(v)} for k, v in PRIORS.items()},
+    }
+    return designs.validate(data, base.source, like=base)
+
+
+def recover(seed: int, root: Path) -> dict[str, tuple[float, float, float, float]]:
+    rng = np.random.default_rng(seed)
+    truth = {k: float(lo + (hi - lo) * rng.uniform(0.2, 0.8)) for k, (lo, hi) in PRIORS.items()}
+    result = calibrate.calibrate(synthetic(seed, truth), root, workers=1, progress=False)
+    w = result.posterior["weight"].to_numpy(float)
+    out = {}
+    for k in PRIORS:
+        q = weighted_quantiles(result.posterior[[k]].to_numpy(float), w, (0.05, 0.5, 0.95))[:, 0]
+        out[k] = (truth[k], *q)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=10)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    held = {k: 0 for k in PRIORS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(args.seeds):
+            res = recover(seed, Path(tmp) / str(seed))
+            for k, (t, lo, mid, hi) in res.items():
+                held[k] += lo <= t <= hi
+                print(f"seed {seed} {k}: truth {t:.3g}, 90 % {lo:.3g}–{hi:.3g} (median {mid:.3g})")
+    for k, n in held.items():
+        print(f"{k}: truth inside the 90 % interval in {n} of {args.seeds} seeds")
+    print(f"{time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
