@@ -9,6 +9,7 @@ the truth, per parameter (target: at least 8 of 10). Writes docs/calibration.md'
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import tempfile
 import time
@@ -18,6 +19,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import docblock  # noqa: E402
 
 from sim.analysis.matching import weighted_quantiles  # noqa: E402
 from sim.experiment import calibrate  # noqa: E402
@@ -44,7 +47,7 @@ def synthetic(seed: int, truth: dict[str, float], every: int = 10):
     data = designs.data_of(base)
     start = base.scenario.start
     data["observed"] = [
-        {"date": start + __import__("datetime").timedelta(days=d), "km2": float(held[d])}
+        {"date": start + dt.timedelta(days=d), "km2": float(held[d])}
         for d in range(every, base.scenario.days, every)
     ]
     data["calibrate"] = {
@@ -72,20 +75,39 @@ def recover(seed: int, root: Path) -> dict[str, tuple[float, float, float, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--write", action="store_true", help="write docs/calibration.md's table")
     args = parser.parse_args()
     started = time.perf_counter()
     held = {k: 0 for k in PRIORS}
+    width = {k: 0.0 for k in PRIORS}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             res = recover(seed, Path(tmp) / str(seed))
             for k, (t, lo, mid, hi) in res.items():
                 held[k] += lo <= t <= hi
+                width[k] += (hi - lo) / (PRIORS[k][1] - PRIORS[k][0]) / args.seeds
                 print(f"seed {seed} {k}: truth {t:.3g}, 90 % {lo:.3g}–{hi:.3g} (median {mid:.3g})")
-    for k, n in held.items():
-        print(f"{k}: truth inside the 90 % interval in {n} of {args.seeds} seeds")
-    print(f"{time.perf_counter() - started:.0f} s")
+    seconds = time.perf_counter() - started
+    rows = [
+        f"| `{k}` | {lo:g}–{hi:g} | {held[k]} of {args.seeds} | {width[k]:.0%} |"
+        for k, (lo, hi) in PRIORS.items()
+    ]
+    table = "\n".join(
+        [
+            "| parameter | prior | truth inside the 90 % interval | mean width of the interval "
+            "(share of the prior) |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            f"{args.seeds} seeds, {seconds:.0f} s on this machine "
+            f"(`python benchmarks/recover_calibration.py --seeds {args.seeds} --write`).",
+        ]
+    )
+    print(table)
+    if args.write:
+        docblock.write(ROOT / "docs" / "calibration.md", "recovery", table)
 
 
 if __name__ == "__main__":

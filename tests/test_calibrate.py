@@ -203,3 +203,16 @@ def test_a_history_the_model_cannot_reach_is_one_line_naming_the_waves(tmp_path)
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("error: every parameter set of wave 1")
     assert (tmp_path / "classroom-small-calibration" / "waves.parquet").exists()
+
+
+def test_the_docs_calibrate_section_is_valid_on_kursk():
+    import re
+
+    text = (ROOT / "docs" / "calibration.md").read_text()
+    block = re.search(r"```yaml\n(calibrate:.*?)```", text, re.S).group(1)
+    kursk = load(ROOT / "scenarios" / "kursk_2024.yaml")
+    data = designs.data_of(kursk)
+    data["calibrate"] = yaml.safe_load(block)["calibrate"]
+    axes, targets = calibrate.check(designs.validate(data, kursk.source, like=kursk))
+    assert [a.name for a in axes] == list(data["calibrate"]["parameters"])
+    assert max(targets.dates) <= dt.date(2025, 2, 28)
