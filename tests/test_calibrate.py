@@ -100,6 +100,7 @@ GOOD = {
     "until": START + dt.timedelta(days=40),
     "discrepancy": 20,
     "waves": 2,
+    "generations": 1,
     "points": 12,
     "replicates": 3,
     "parameters": {"sides.attacker.tempo": {"range": [0.1, 0.6]}},
@@ -164,10 +165,13 @@ def test_a_small_calibration_writes_its_folder_and_resumes_without_running_again
     assert first.exit_code == 0, first.output
     folder = tmp_path / "out" / "classroom-small-calibration"
     diagnostics = json.loads((folder / "diagnostics.json").read_text())
-    assert [w["sets"] for w in diagnostics["waves"]] == [12, 12]
-    assert diagnostics["simulations"] == 2 * 12 * 3
+    assert [w["sets"] for w in diagnostics["waves"]] == [12, 12, 12]
+    assert [w["kind"] for w in diagnostics["waves"]][1:] == [
+        "history matching", "population Monte Carlo"
+    ]  # fmt: skip
+    assert diagnostics["simulations"] == 3 * 12 * 3
     parts = sorted(folder.glob("wave-*/*/series/part-*.parquet"))
-    assert len(parts) == 24
+    assert len(parts) == 36
     stamps = [p.stat().st_mtime_ns for p in parts]
     page = (folder / "calibration.html").read_text()
     assert "Posterior predictive" in page and "sides.attacker.tempo" in page
@@ -216,3 +220,57 @@ def test_the_docs_calibrate_section_is_valid_on_kursk():
     axes, targets = calibrate.check(designs.validate(data, kursk.source, like=kursk))
     assert [a.name for a in axes] == list(data["calibrate"]["parameters"])
     assert max(targets.dates) <= dt.date(2025, 2, 28)
+
+
+def test_changing_the_error_model_reuses_the_runs_on_disk(tmp_path):
+    """The calibrate: section is no part of what a run is: a new discrepancy rescores the
+    same first wave instead of running it again."""
+    path = scenario(tmp_path, {**GOOD, "waves": 1, "generations": 0})
+    out = tmp_path / "out"
+    calibrate.calibrate(load(path), out, workers=1, progress=False)
+    parts = sorted(out.glob("*/wave-1/*/series/part-*.parquet"))
+    stamps = [p.stat().st_mtime_ns for p in parts]
+    path = scenario(tmp_path, {**GOOD, "waves": 1, "generations": 0, "discrepancy": 40})
+    calibrate.calibrate(load(path), out, workers=1, progress=False)
+    assert sorted(out.glob("*/wave-1/*/series/part-*.parquet")) == parts
+    assert [p.stat().st_mtime_ns for p in parts] == stamps
+
+
+def test_killed_and_rerun_it_ends_with_the_uninterrupted_posterior(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pandas as pd
+
+    path = scenario(tmp_path, {**GOOD, "points": 40})
+    whole = tmp_path / "whole"
+    calibrate.calibrate(load(path), whole, workers=1, progress=False)
+    cut = tmp_path / "cut"
+    args = [sys.executable, "-m", "sim.cli", "calibrate", str(path), "--out", str(cut),
+            "--workers", "1", "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(cut.glob("*/wave-1/*/series/part-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert not (cut / "classroom-small-calibration" / "posterior.parquet").exists()
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    a, b = (d / "classroom-small-calibration" / "posterior.parquet" for d in (whole, cut))
+    pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
+
+
+def test_a_generation_moves_the_sets_inside_the_prior_and_knows_its_density():
+    rng = np.random.default_rng(3)
+    unit = rng.uniform(0.3, 0.5, size=(50, 2))
+    w = matching.weights(rng.normal(size=50))
+    moved, density = matching.moved(unit, w, 400, np.random.default_rng(4))
+    assert moved.shape == (400, 2) and ((moved >= 0) & (moved <= 1)).all()
+    cov = 2 * np.cov(unit, rowvar=False, aweights=w) + 1e-4 * np.eye(2)
+    x = moved[7]
+    mixture = sum(wi * multivariate_normal(c, cov).pdf(x) for wi, c in zip(w, unit, strict=True))
+    assert density[7] == pytest.approx(mixture)
+    assert abs(moved.mean(axis=0) - w @ unit).max() < 0.02  # centred on the weighted sets

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import multivariate_normal
 
 from sim.scenario.schema import Scenario
 
@@ -103,6 +104,27 @@ def weighted_quantiles(values: np.ndarray, w: np.ndarray, qs: tuple[float, ...])
     """Quantiles of the columns of `values` (samples × columns) under sample weights `w`:
     the smallest value whose cumulative weight reaches q."""
     return np.quantile(values, qs, axis=0, weights=w, method="inverted_cdf")
+
+
+def moved(
+    unit: np.ndarray, w: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A generation of population Monte Carlo (Cappé et al. 2004; as ABC-SMC moves its
+    particles, Beaumont et al. 2009): `n` sets drawn from the weighted sets `unit` (in the
+    prior's unit cube), each moved by a Gaussian of twice their weighted covariance, kept
+    inside the prior; and the proposal's density at each, for its importance weight."""
+    floor = 1e-4 * np.eye(unit.shape[1])  # a hundredth of the prior's width, at least
+    cov = 2 * np.atleast_2d(np.cov(unit, rowvar=False, aweights=w)) + floor
+    kernel = multivariate_normal(np.zeros(unit.shape[1]), cov)
+    out = np.empty((0, unit.shape[1]))
+    while len(out) < n:
+        parents = unit[rng.choice(len(unit), size=n, p=w)]
+        step = rng.multivariate_normal(np.zeros(unit.shape[1]), cov, size=n)
+        fresh = parents + step
+        out = np.vstack([out, fresh[((fresh >= 0) & (fresh <= 1)).all(axis=1)]])
+    out = out[:n]
+    density = np.array([w @ kernel.pdf(x - unit) for x in out])
+    return out, density
 
 
 def box(unit: np.ndarray, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

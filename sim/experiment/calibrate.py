@@ -76,19 +76,6 @@ def shortened(loaded: Loaded, t: matching.Targets) -> Loaded:
     return designs.validate(data, loaded.source, like=loaded)
 
 
-def _wave_design(axes: list[designs.Axis], lo, hi, points: int, replicates: int, seed: int, k: int):
-    unit = lo + qmc.LatinHypercube(d=len(axes), rng=np.random.default_rng([seed, k])).random(
-        points
-    ) * (hi - lo)
-    return designs.Design("lhs", axes, designs.scaled(axes, unit), replicates, seed), unit
-
-
-def _unit(axes: list[designs.Axis], table: pd.DataFrame) -> np.ndarray:
-    return np.column_stack(
-        [(table[a.name].to_numpy(float) - a.low) / (a.high - a.low) for a in axes]
-    )
-
-
 def calibrate(
     loaded: Loaded,
     root: Path,
@@ -109,47 +96,58 @@ def calibrate(
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    lo, hi = np.zeros(len(axes)), np.ones(len(axes))
-    frames, runs_of_last, boxes = [], None, []
-    for k in range(1, c.waves + 1):
-        design, unit = _wave_design(axes, lo, hi, c.points, c.replicates, s.seed, k)
-        boxes.append(
-            {a.name: [a.low + b * (a.high - a.low), a.low + t * (a.high - a.low)]
-             for a, b, t in zip(axes, lo, hi, strict=True)}
-        )  # fmt: skip
-        say(f"wave {k} of {c.waves}: {design.points} parameter sets × {c.replicates} runs")
-        dates = pd.date_range(run.scenario.start, periods=run.scenario.days, freq="D")
+    dates = pd.date_range(run.scenario.start, periods=run.scenario.days, freq="D")
+    total = c.waves + c.generations
+    frames: list[pd.DataFrame] = []
+
+    def wave(k: int, unit: np.ndarray, what: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """Run one wave's sets; their frame (values, implausibility, log-likelihood) and runs."""
+        design = designs.Design("lhs", axes, designs.scaled(axes, unit), c.replicates, s.seed)
+        say(f"wave {k} of {total} ({what}): {design.points} parameter sets × {c.replicates} runs")
         study = execute.Study(run, design, dates, Label(s.name, (f"wave {k}",)))
         outcome = execute.run_study(
             study, folder / f"wave-{k}", engine, None, False, workers, scheduler, progress, say
         )
         series = outcome.store.series(["point", "replicate", "day", "territory"])
-        on = series[series["day"].isin(t.days)]
-        cube = on.pivot_table(index=["point", "replicate"], columns="day", values="territory")
-        held = cube[list(t.days)].to_numpy(float).reshape(design.points, c.replicates, -1)
-        worst, loglik = matching.implausibility(held, t, c.discrepancy, c.correlation_days)
-        kept = worst <= c.cutoff
-        frame = design.table.assign(wave=k, implausibility=worst, loglik=loglik, kept=kept)
+        wide = series.pivot_table(index=["point", "replicate"], columns="day", values="territory")
+        runs = wide.to_numpy(float).reshape(design.points, c.replicates, -1)
+        worst, loglik = matching.implausibility(runs[:, :, t.days], t, c.discrepancy,
+                                                c.correlation_days)  # fmt: skip
+        frame = design.table.assign(
+            wave=k, kind=what, implausibility=worst, loglik=loglik, kept=worst <= c.cutoff
+        )
         frames.append(frame)
-        say(f"wave {k}: {int(kept.sum())} of {design.points} sets not ruled out")
+        return frame, runs
+
+    lo, hi = np.zeros(len(axes)), np.ones(len(axes))
+    for k in range(1, c.waves + 1):
+        rng = np.random.default_rng([s.seed, k])
+        unit = lo + qmc.LatinHypercube(d=len(axes), rng=rng).random(c.points) * (hi - lo)
+        frame, runs = wave(k, unit, "history matching")
+        kept = frame["kept"].to_numpy()
+        say(f"wave {k}: {int(kept.sum())} of {len(frame)} sets not ruled out")
         if not kept.any():
             _write_waves(folder, frames)
-            best = float(worst.min())
             raise CalibrationError(
                 f"every parameter set of wave {k} is ruled out (the least implausible at "
-                f"{best:.1f}, cut-off {c.cutoff}): widen the priors or raise "
-                f"calibrate.discrepancy; the waves are in {folder / 'waves.parquet'}"
+                f"{frame['implausibility'].min():.1f}, cut-off {c.cutoff}): widen the priors "
+                f"or raise calibrate.discrepancy; the waves are in {folder / 'waves.parquet'}"
             )
-        runs_of_last = (series, held)
         if k < c.waves:
             lo, hi = matching.box(unit[kept])
+    # the last wave was uniform in its box, inside the prior: a set's weight is its likelihood
+    w = matching.weights(frame["loglik"].to_numpy())
+    for k in range(c.waves + 1, total + 1):
+        rng = np.random.default_rng([s.seed, k])
+        unit, density = matching.moved(unit, w, c.points, rng)
+        frame, runs = wave(k, unit, "population Monte Carlo")
+        w = matching.weights(frame["loglik"].to_numpy() - np.log(density))
+        say(f"wave {k}: effective sample size {matching.ess(w):.0f} of {len(w)}")
     waves = _write_waves(folder, frames)
-    last = frames[-1]
-    w = matching.weights(last["loglik"].to_numpy())
+    last = frame
     posterior = last[[a.name for a in axes]].assign(weight=w)
     posterior.to_parquet(folder / "posterior.parquet", index=False)
-    series, held = runs_of_last
-    fan = _fan(series, w, c.replicates, dates)
+    fan = _fan(runs, w, dates)
     fan.to_parquet(folder / "predictive.parquet", index=False)
     diagnostics = {
         "scenario": s.name,
@@ -158,10 +156,7 @@ def calibrate(
         "discrepancy_km2": c.discrepancy,
         "correlation_days": c.correlation_days,
         "cutoff": c.cutoff,
-        "waves": [
-            {"wave": k, "sets": len(f), "kept": int(f["kept"].sum()), "box": b}
-            for k, (f, b) in enumerate(zip(frames, boxes, strict=True), 1)
-        ],
+        "waves": [_summary(f, axes) for f in frames],
         "simulations": int(sum(len(f) for f in frames) * c.replicates),
         "ess": matching.ess(w),
         "seconds": round(time.perf_counter() - started, 1),
@@ -179,13 +174,24 @@ def _write_waves(folder: Path, frames: list[pd.DataFrame]) -> pd.DataFrame:
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
-def _fan(series: pd.DataFrame, w: np.ndarray, replicates: int, dates) -> pd.DataFrame:
+def _fan(runs: np.ndarray, w: np.ndarray, dates: pd.DatetimeIndex) -> pd.DataFrame:
     """The posterior predictive fan: every run of the last wave, weighted by its set's
     weight, so the bands carry parameter and chance uncertainty."""
-    wide = series.pivot_table(index=["point", "replicate"], columns="day", values="territory")
+    sets, replicates, days = runs.shape
     each = np.repeat(w, replicates) / replicates
-    q = matching.weighted_quantiles(wide.to_numpy(float), each, QUANTILES)
-    fan = pd.DataFrame({"date": dates[: q.shape[1]]})
+    q = matching.weighted_quantiles(runs.reshape(sets * replicates, days), each, QUANTILES)
+    fan = pd.DataFrame({"date": dates[:days]})
     for name, row in zip(QUANTILES, q, strict=True):
         fan[f"q{round(name * 100)}"] = row
     return fan
+
+
+def _summary(frame: pd.DataFrame, axes: list[designs.Axis]) -> dict:
+    """A wave in diagnostics.json: what it was, its sets, those not ruled out, their span."""
+    return {
+        "wave": int(frame["wave"].iloc[0]),
+        "kind": str(frame["kind"].iloc[0]),
+        "sets": len(frame),
+        "kept": int(frame["kept"].sum()),
+        "span": {a.name: [float(frame[a.name].min()), float(frame[a.name].max())] for a in axes},
+    }

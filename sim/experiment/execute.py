@@ -324,7 +324,8 @@ def run_study(
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(executor(0, scheduler)) if scheduler else None
         # a cluster is reached (and checked) before anything is written
-        resolved = s.model_dump(mode="json", by_alias=True)
+        # how the scenario is calibrated changes no run: runs stay on disk when it changes
+        resolved = s.model_dump(mode="json", by_alias=True, exclude={"calibrate"})
         store = ResultsDir.open(
             root, s.name, resolved, d.table, s.seed, engine, fresh=fresh, label=study.label
         )

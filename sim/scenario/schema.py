@@ -613,8 +613,8 @@ class Prior(Strict):
 
 class Calibrate(Strict):
     """How `sim calibrate` fits the scenario to `observed:` (docs/calibration.md): waves of
-    history matching rule out inputs that cannot reproduce the observations, and the last
-    wave's survivors, weighted by their likelihood, are the posterior."""
+    history matching rule out inputs that cannot reproduce the observations, then
+    generations of population Monte Carlo move the sets towards the posterior."""
 
     parameters: dict[str, Prior] = Field(
         min_length=1,
@@ -633,6 +633,9 @@ class Calibrate(Strict):
         "are not independent evidence.",
     )
     waves: int = Field(3, ge=1, le=20, description="Waves of history matching.")
+    generations: int = Field(
+        2, ge=0, le=20, description="Generations of population Monte Carlo after the waves."
+    )
     points: int = Field(200, ge=10, le=MAX_POINTS, description="Parameter sets per wave.")
     replicates: int = Field(
         4, ge=2, le=1000, description="Runs per parameter set (their spread is the model's)."

@@ -73,9 +73,10 @@ def _fan(c: Calibration, s: Scenario) -> go.Figure:
 def _waves(c: Calibration) -> Table:
     rows = []
     for w in c.diagnostics["waves"]:
-        ranges = "; ".join(f"{k} {lo:.4g}–{hi:.4g}" for k, (lo, hi) in w["box"].items())
-        rows.append([str(w["wave"]), f"{w['sets']:,}", f"{w['kept']:,}", ranges])
-    return Table("Waves of history matching", ["wave", "sets", "not ruled out", "sampled in"], rows)
+        ranges = "; ".join(f"{k} {lo:.4g}–{hi:.4g}" for k, (lo, hi) in w["span"].items())
+        rows.append([str(w["wave"]), w["kind"], f"{w['sets']:,}", f"{w['kept']:,}", ranges])
+    header = ["wave", "method", "sets", "not ruled out", "the sets span"]
+    return Table("Waves", header, rows)
 
 
 def _summary(c: Calibration) -> Table:
