@@ -274,3 +274,25 @@ def test_a_generation_moves_the_sets_inside_the_prior_and_knows_its_density():
     mixture = sum(wi * multivariate_normal(c, cov).pdf(x) for wi, c in zip(w, unit, strict=True))
     assert density[7] == pytest.approx(mixture)
     assert abs(moved.mean(axis=0) - w @ unit).max() < 0.02  # centred on the weighted sets
+
+
+def test_population_monte_carlo_finds_a_known_posterior():
+    """The generations' arithmetic on a model with a closed-form posterior: a uniform prior
+    on [0, 1]², data y ~ N(θ, 0.05² I) observed at (0.3, 0.6): the posterior is that normal
+    (truncation is negligible), mean (0.3, 0.6), sd 0.05."""
+    rng = np.random.default_rng(5)
+    y, sd = np.array([0.3, 0.6]), 0.05
+
+    def loglik(theta):
+        return -0.5 * (((theta - y) / sd) ** 2).sum(axis=1)
+
+    unit = rng.uniform(size=(2000, 2))
+    w = matching.weights(loglik(unit))
+    for _ in range(3):
+        unit, density = matching.moved(unit, w, 2000, rng)
+        w = matching.weights(loglik(unit) - np.log(density))
+    mean = w @ unit
+    spread = np.sqrt(w @ (unit - mean) ** 2)
+    assert mean == pytest.approx(y, abs=0.01)
+    assert spread == pytest.approx([sd, sd], rel=0.1)
+    assert matching.ess(w) > 500
