@@ -189,7 +189,7 @@ def test_recovery_of_a_tempo_from_data_the_engine_made(tmp_path):
     truth = 0.35
     observed = made_by_the_engine((f"sides.attacker.tempo={truth}",), range(5, 60, 5))
     section = {**GOOD, "until": observed[-1]["date"], "discrepancy": 5, "correlation_days": 10,
-               "points": 60, "replicates": 8}  # fmt: skip
+               "points": 60, "replicates": 8, "generations": 3}  # fmt: skip
     path = scenario(tmp_path, section, observed)
     result = calibrate.calibrate(load(path), tmp_path / "out", workers=1, progress=False)
     post = result.posterior
@@ -198,6 +198,7 @@ def test_recovery_of_a_tempo_from_data_the_engine_made(tmp_path):
     )[:, 0]
     assert q[0] <= truth <= q[1], q
     assert q[1] - q[0] < 0.5 * (0.6 - 0.1)  # and the data narrowed the prior
+    assert result.diagnostics["temperature"] == 1  # the posterior itself, not a tempered one
 
 
 def test_a_history_the_model_cannot_reach_is_one_line_naming_the_waves(tmp_path):
@@ -296,3 +297,11 @@ def test_population_monte_carlo_finds_a_known_posterior():
     assert mean == pytest.approx(y, abs=0.01)
     assert spread == pytest.approx([sd, sd], rel=0.1)
     assert matching.ess(w) > 500
+
+
+def test_tempering_keeps_half_the_sets_in_play_and_stops_at_the_posterior():
+    loglik = np.linspace(0, -200, 100)  # a likelihood far sharper than the sets' spacing
+    beta, w = matching.tempered(loglik, np.zeros(100), 0.0)
+    assert 0 < beta < 1 and matching.ess(w) == pytest.approx(50, rel=0.02)
+    assert matching.tempered(loglik / 1000, np.zeros(100), 0.0)[0] == 1.0  # flat enough
+    assert matching.tempered(loglik, np.zeros(100), 0.9)[0] == 0.9  # never back down

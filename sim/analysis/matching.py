@@ -95,6 +95,29 @@ def weights(loglik: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+def tempered(
+    loglik: np.ndarray, log_proposal: np.ndarray, floor: float
+) -> tuple[float, np.ndarray]:
+    """The largest temperature β in [floor, 1] whose weights L^β / q keep an effective sample
+    size of at least half the sets, and those weights: the sequence of tempered targets of
+    ABC-SMC (Del Moral et al. 2012), which walks from the prior to the posterior without
+    letting a few sets take all the weight. β = 1 is the posterior itself."""
+
+    def at(beta: float) -> np.ndarray:
+        return weights(beta * loglik - log_proposal)
+
+    half = len(loglik) / 2
+    if ess(at(1.0)) >= half:
+        return 1.0, at(1.0)
+    if ess(at(floor)) < half:
+        return floor, at(floor)
+    low, high = floor, 1.0
+    for _ in range(50):
+        mid = (low + high) / 2
+        low, high = (mid, high) if ess(at(mid)) >= half else (low, mid)
+    return low, at(low)
+
+
 def ess(w: np.ndarray) -> float:
     """Kish's effective sample size of normalised weights."""
     return float(1.0 / np.sum(w**2))

@@ -1,11 +1,13 @@
-"""`sim calibrate`: waves of history matching, each run as a study, then the posterior.
+"""`sim calibrate`: waves of history matching, then generations of population Monte Carlo,
+each run as a study.
 
-Wave 1 is a Latin hypercube over the priors; each later wave one over the box around the
-parameter sets the wave before did not rule out. Every wave is a study in its own results
-folder (`calibration/wave-N/`), so a calibration resumes where it was stopped and runs on
-local processes or a Dask cluster like any sweep; a wave's design depends only on the waves
-before it and the seed, so a rerun rebuilds the same designs and finds their runs on disk.
-The last wave's sets, weighted by their likelihood, are the posterior sample.
+Wave 1 is a Latin hypercube over the priors; each later wave of history matching one over the
+box around the parameter sets the wave before did not rule out. The generations then move the
+last wave's sets, weighted by their likelihood, towards the posterior; the last generation is
+the posterior sample. Every wave is a study in its own results folder
+(`calibration/wave-N/`), so a calibration resumes where it was stopped and runs on local
+processes or a Dask cluster like any sweep: a wave's design depends only on the waves before
+it and the seed, so a rerun rebuilds the same designs and finds their runs on disk.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class CalibrationError(Exception):
 class Calibration:
     folder: Path
     axes: list[designs.Axis]
-    waves: pd.DataFrame  # wave, point, the parameters, implausibility, loglik, kept
+    waves: pd.DataFrame  # wave, kind, point, the parameters, implausibility, loglik, kept
     posterior: pd.DataFrame  # the parameters and weight
     fan: pd.DataFrame  # date and weighted quantiles of territory
     targets: matching.Targets
@@ -136,13 +138,19 @@ def calibrate(
         if k < c.waves:
             lo, hi = matching.box(unit[kept])
     # the last wave was uniform in its box, inside the prior: a set's weight is its likelihood
-    w = matching.weights(frame["loglik"].to_numpy())
+    # (tempered while that would leave a few sets all the weight)
+    beta, w = matching.tempered(frame["loglik"].to_numpy(), np.zeros(len(frame)), 0.0)
+    temperatures = [beta]
     for k in range(c.waves + 1, total + 1):
         rng = np.random.default_rng([s.seed, k])
         unit, density = matching.moved(unit, w, c.points, rng)
         frame, runs = wave(k, unit, "population Monte Carlo")
-        w = matching.weights(frame["loglik"].to_numpy() - np.log(density))
-        say(f"wave {k}: effective sample size {matching.ess(w):.0f} of {len(w)}")
+        beta, w = matching.tempered(frame["loglik"].to_numpy(), np.log(density), beta)
+        temperatures.append(beta)
+        say(f"wave {k}: temperature {beta:.3g}, effective sample size {matching.ess(w):.0f}")
+    if beta < 1:
+        say(f"the last wave reached temperature {beta:.3g}, not 1: its sample is wider than "
+            "the posterior; raise calibrate.generations")  # fmt: skip
     waves = _write_waves(folder, frames)
     last = frame
     posterior = last[[a.name for a in axes]].assign(weight=w)
@@ -159,6 +167,8 @@ def calibrate(
         "waves": [_summary(f, axes) for f in frames],
         "simulations": int(sum(len(f) for f in frames) * c.replicates),
         "ess": matching.ess(w),
+        "temperature": beta,  # 1: the posterior; below 1, a sample wider than it
+        "temperatures": temperatures,
         "seconds": round(time.perf_counter() - started, 1),
     }
     (folder / "diagnostics.json").write_text(json.dumps(diagnostics, indent=2))
