@@ -426,7 +426,8 @@ def calibrate(
     d = result.diagnostics
     click.echo(
         f"{plural(d['simulations'], 'simulation')} in {d['seconds']:.0f} s; "
-        f"effective sample size {d['ess']:.0f} of {len(result.posterior)}; {html}"
+        f"temperature {d['temperature']:.3g}; effective sample size {d['ess']:.0f} of "
+        f"{len(result.posterior)}; {html}"
     )
     for a in result.axes:
         q = _weighted(result.posterior[a.name].to_numpy(float), result.posterior["weight"])

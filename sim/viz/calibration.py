@@ -98,6 +98,8 @@ def render(c: Calibration, s: Scenario) -> str:
         "discrepancy": f"{d['discrepancy_km2']:g} km² (standard deviation)",
         "simulations": f"{d['simulations']:,} in {d['seconds']:.0f} s",
         "effective sample size": f"{d['ess']:.0f} of {len(c.posterior)}",
+        "temperature reached": f"{d['temperature']:.3g}"
+        + ("" if d["temperature"] == 1 else " (below 1: wider than the posterior)"),
     }
     blocks = [_summary(c), _fan(c, s), _waves(c), Heading("Prior and posterior"),
               *_marginals(c), _pairs(c)]  # fmt: skip
