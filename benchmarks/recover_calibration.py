@@ -55,8 +55,9 @@ def synthetic(seed: int, truth: dict[str, float], every: int = 10):
         "discrepancy": 5.0,
         "correlation_days": 10,
         "waves": 3,
+        "generations": 3,
         "points": 200,
-        "replicates": 8,
+        "replicates": 4,
         "parameters": {k: {"range": list(v)} for k, v in PRIORS.items()},
     }
     return designs.validate(data, base.source, like=base)

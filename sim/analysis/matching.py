@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import multivariate_normal
 
 from sim.scenario.schema import Scenario
 
@@ -95,13 +94,34 @@ def weights(loglik: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+def resampled(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices of a systematic resample of normalised weights `w` (as many as weights)."""
+    n = len(w)
+    edges = np.cumsum(w)
+    edges[-1] = 1.0
+    return np.searchsorted(edges, (rng.uniform() + np.arange(n)) / n)
+
+
+def walked(unit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random-walk Metropolis proposal for each set (in the prior's unit cube): a Gaussian
+    step of the optimal scale for a Gaussian target, 2.38²/d times the sets' covariance
+    (Roberts et al. 1997), reflected at the prior's edges so that the walk stays symmetric."""
+    d = unit.shape[1]
+    floor = 1e-6 * np.eye(d)
+    cov = (2.38**2 / d) * np.atleast_2d(np.cov(unit, rowvar=False)) + floor
+    x = unit + rng.multivariate_normal(np.zeros(d), cov, size=len(unit))
+    x = np.abs(x)  # reflect below 0 and above 1 (a step never spans the cube twice here)
+    x = np.where(x > 1, 2 - x, x)
+    return np.clip(x, 0, 1)
+
+
 def tempered(
     loglik: np.ndarray, log_proposal: np.ndarray, floor: float
 ) -> tuple[float, np.ndarray]:
     """The largest temperature β in [floor, 1] whose weights L^β / q keep an effective sample
     size of at least half the sets, and those weights: the sequence of tempered targets of
-    ABC-SMC (Del Moral et al. 2012), which walks from the prior to the posterior without
-    letting a few sets take all the weight. β = 1 is the posterior itself."""
+    sequential Monte Carlo (Del Moral et al. 2006), which walks from the prior to the
+    posterior without letting a few sets take all the weight. β = 1 is the posterior."""
 
     def at(beta: float) -> np.ndarray:
         return weights(beta * loglik - log_proposal)
@@ -127,27 +147,6 @@ def weighted_quantiles(values: np.ndarray, w: np.ndarray, qs: tuple[float, ...])
     """Quantiles of the columns of `values` (samples × columns) under sample weights `w`:
     the smallest value whose cumulative weight reaches q."""
     return np.quantile(values, qs, axis=0, weights=w, method="inverted_cdf")
-
-
-def moved(
-    unit: np.ndarray, w: np.ndarray, n: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """A generation of population Monte Carlo (Cappé et al. 2004; as ABC-SMC moves its
-    particles, Beaumont et al. 2009): `n` sets drawn from the weighted sets `unit` (in the
-    prior's unit cube), each moved by a Gaussian of twice their weighted covariance, kept
-    inside the prior; and the proposal's density at each, for its importance weight."""
-    floor = 1e-4 * np.eye(unit.shape[1])  # a hundredth of the prior's width, at least
-    cov = 2 * np.atleast_2d(np.cov(unit, rowvar=False, aweights=w)) + floor
-    kernel = multivariate_normal(np.zeros(unit.shape[1]), cov)
-    out = np.empty((0, unit.shape[1]))
-    while len(out) < n:
-        parents = unit[rng.choice(len(unit), size=n, p=w)]
-        step = rng.multivariate_normal(np.zeros(unit.shape[1]), cov, size=n)
-        fresh = parents + step
-        out = np.vstack([out, fresh[((fresh >= 0) & (fresh <= 1)).all(axis=1)]])
-    out = out[:n]
-    density = np.array([w @ kernel.pdf(x - unit) for x in out])
-    return out, density
 
 
 def box(unit: np.ndarray, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

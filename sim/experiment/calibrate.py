@@ -137,23 +137,29 @@ def calibrate(
             )
         if k < c.waves:
             lo, hi = matching.box(unit[kept])
-    # the last wave was uniform in its box, inside the prior: a set's weight is its likelihood
-    # (tempered while that would leave a few sets all the weight)
-    beta, w = matching.tempered(frame["loglik"].to_numpy(), np.zeros(len(frame)), 0.0)
-    temperatures = [beta]
+    # Sequential Monte Carlo from the last wave (uniform in its box, inside the prior) to the
+    # posterior: reweight to the next temperature, resample, move by Metropolis.
+    loglik = frame["loglik"].to_numpy()
+    beta = 0.0
     for k in range(c.waves + 1, total + 1):
         rng = np.random.default_rng([s.seed, k])
-        unit, density = matching.moved(unit, w, c.points, rng)
-        frame, runs = wave(k, unit, "population Monte Carlo")
-        beta, w = matching.tempered(frame["loglik"].to_numpy(), np.log(density), beta)
-        temperatures.append(beta)
-        say(f"wave {k}: temperature {beta:.3g}, effective sample size {matching.ess(w):.0f}")
-    if beta < 1:
+        beta_next, w = matching.tempered(loglik, beta * loglik, beta)
+        keep = matching.resampled(w, rng)
+        unit, loglik, runs = unit[keep], loglik[keep], runs[keep]
+        frame, tried = wave(k, matching.walked(unit, rng), "sequential Monte Carlo")
+        beta = beta_next
+        moved = np.log(rng.uniform(size=len(unit))) < beta * (frame["loglik"].to_numpy() - loglik)
+        unit = np.where(moved[:, None], _unit(axes, frame), unit)
+        loglik = np.where(moved, frame["loglik"].to_numpy(), loglik)
+        runs = np.where(moved[:, None, None], tried, runs)
+        say(f"wave {k}: temperature {beta:.3g}, {moved.mean():.0%} of the moves taken")
+    w = matching.weights(np.zeros(len(unit))) if c.generations else matching.weights(loglik)
+    if c.generations and beta < 1:
         say(f"the last wave reached temperature {beta:.3g}, not 1: its sample is wider than "
             "the posterior; raise calibrate.generations")  # fmt: skip
+    frame = designs.scaled(axes, unit)
     waves = _write_waves(folder, frames)
-    last = frame
-    posterior = last[[a.name for a in axes]].assign(weight=w)
+    posterior = frame[[a.name for a in axes]].assign(weight=w)
     posterior.to_parquet(folder / "posterior.parquet", index=False)
     fan = _fan(runs, w, dates)
     fan.to_parquet(folder / "predictive.parquet", index=False)
@@ -167,12 +173,18 @@ def calibrate(
         "waves": [_summary(f, axes) for f in frames],
         "simulations": int(sum(len(f) for f in frames) * c.replicates),
         "ess": matching.ess(w),
-        "temperature": beta,  # 1: the posterior; below 1, a sample wider than it
-        "temperatures": temperatures,
+        "temperature": beta if c.generations else 1.0,  # below 1: wider than the posterior
         "seconds": round(time.perf_counter() - started, 1),
     }
     (folder / "diagnostics.json").write_text(json.dumps(diagnostics, indent=2))
     return Calibration(folder, axes, waves, posterior, fan, t, diagnostics)
+
+
+def _unit(axes: list[designs.Axis], table: pd.DataFrame) -> np.ndarray:
+    """A design table's sets in the prior's unit cube (where whole numbers were rounded)."""
+    return np.column_stack(
+        [(table[a.name].to_numpy(float) - a.low) / (a.high - a.low) for a in axes]
+    )
 
 
 def _write_waves(folder: Path, frames: list[pd.DataFrame]) -> pd.DataFrame:
