@@ -1,10 +1,10 @@
-"""`sim calibrate`: waves of history matching, then generations of population Monte Carlo,
+"""`sim calibrate`: waves of history matching, then generations of sequential Monte Carlo,
 each run as a study.
 
 Wave 1 is a Latin hypercube over the priors; each later wave of history matching one over the
-box around the parameter sets the wave before did not rule out. The generations then move the
-last wave's sets, weighted by their likelihood, towards the posterior; the last generation is
-the posterior sample. Every wave is a study in its own results folder
+box around the parameter sets the wave before did not rule out. The generations then carry the
+last wave's sets, by tempered reweighting, resampling and Metropolis moves, to the posterior;
+the last generation is the posterior sample. Every wave is a study in its own results folder
 (`calibration/wave-N/`), so a calibration resumes where it was stopped and runs on local
 processes or a Dask cluster like any sweep: a wave's design depends only on the waves before
 it and the seed, so a rerun rebuilds the same designs and finds their runs on disk.

@@ -614,7 +614,7 @@ class Prior(Strict):
 class Calibrate(Strict):
     """How `sim calibrate` fits the scenario to `observed:` (docs/calibration.md): waves of
     history matching rule out inputs that cannot reproduce the observations, then
-    generations of population Monte Carlo move the sets towards the posterior."""
+    generations of sequential Monte Carlo move the sets to the posterior."""
 
     parameters: dict[str, Prior] = Field(
         min_length=1,
@@ -634,7 +634,7 @@ class Calibrate(Strict):
     )
     waves: int = Field(3, ge=1, le=20, description="Waves of history matching.")
     generations: int = Field(
-        2, ge=0, le=20, description="Generations of population Monte Carlo after the waves."
+        2, ge=0, le=20, description="Generations of sequential Monte Carlo after the waves."
     )
     points: int = Field(200, ge=10, le=MAX_POINTS, description="Parameter sets per wave.")
     replicates: int = Field(
