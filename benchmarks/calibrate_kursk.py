@@ -81,9 +81,17 @@ def main() -> None:
             "|---|---|---|---|---|---|",
             *rows,
             "",
-            f"{d['simulations']:,} simulations in {seconds / 60:.1f} min on 2 cores "
-            f"(this run: {d['seconds']:.0f} s of it new); sets not ruled out per wave: {waves}; "
-            f"effective sample size {d['ess']:.0f} of {len(w)}.",
+            f"{d['simulations']:,} simulations in {seconds / 60:.1f} min on 2 cores (runs "
+            "already on disk are not rerun: time it with a new --out); sets not ruled out per "
+            f"wave: {waves}; "
+            f"effective sample size {d['ess']:.0f} of {len(w)}; temperature reached "
+            f"{d['temperature']:.3g}"
+            + (
+                "."
+                if d["temperature"] == 1
+                else " — not 1: the "
+                "sample is wider than the posterior, and its medians are no fitted point."
+            ),
             "",
             "| run (200 replicates) | RMSE to 2025-02-28 | bias | 2025-03-06, median (80 %) |",
             "|---|---|---|---|",
