@@ -39,11 +39,21 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     (study,) = (tmp / "s").iterdir()
     sim("compare", f"{study}:0", f"{study}:8", str(single), "-o", str(tmp / "compare.html"))
     sim("replay", str(hostile), "--seed", "2", "-o", str(tmp / "replay.html"))
+    from tests.test_calibrate import GOOD, scenario
+
+    calibrated = scenario(tmp, {**GOOD, "parameters": {
+        "sides.attacker.tempo": {"range": [0.1, 0.6]},
+        "sides.attacker.fire_intensity": {"range": [0.2, 1.0]},
+    }})  # fmt: skip
+    data = yaml.safe_load(calibrated.read_text())
+    calibrated.write_text(yaml.safe_dump({**data, "description": HOSTILE}, sort_keys=False))
+    sim("calibrate", str(calibrated), "--workers", "1", "--out", str(tmp / "c"), "--quiet")
     return {
         "report": single / "report.html",
         "study": study / "report.html",
         "compare": tmp / "compare.html",
         "replay": tmp / "replay.html",
+        "calibration": tmp / "c" / "classroom-small-calibration" / "calibration.html",
     }
 
 
@@ -84,7 +94,8 @@ def not_blank(page) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("name", "plots"), [("report", 2), ("study", 3), ("compare", 3), ("replay", 1)]
+    ("name", "plots"),
+    [("report", 2), ("study", 3), ("compare", 3), ("replay", 1), ("calibration", 4)],
 )
 def test_each_page_draws_offline_without_errors(pages, browser, name, plots):
     page, errors, blocked = open_offline(browser, pages[name])
@@ -218,7 +229,7 @@ def test_a_phone_lays_each_page_out_at_its_own_width(pages, browser):
             page.close()
 
 
-@pytest.mark.parametrize("name", ["report", "replay"])
+@pytest.mark.parametrize("name", ["report", "replay", "calibration"])
 def test_a_script_in_the_description_shows_as_text(pages, browser, name):
     html = pages[name].read_text()
     assert HOSTILE not in html and "&lt;script&gt;window.__pwned" in html
