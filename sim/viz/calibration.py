@@ -33,18 +33,31 @@ def _marginals(c: Calibration) -> list[go.Figure]:
 
 
 def _pairs(c: Calibration) -> go.Figure:
+    """Every pair of parameters, one panel each below the diagonal, sets sized by weight."""
+    from plotly.subplots import make_subplots
+
+    n = len(c.axes)
     w = c.posterior["weight"].to_numpy(float)
-    size = 4 + 16 * np.sqrt(w / w.max())
-    fig = go.Figure(
-        go.Splom(
-            dimensions=[dict(label=a.name, values=c.posterior[a.name]) for a in c.axes],
-            marker=dict(size=size, color=w, colorscale="Reds", showscale=True,
-                        colorbar=dict(title="weight")),
-            diagonal_visible=False, showupperhalf=False,
-        )
+    size = 3 + 9 * np.sqrt(w / w.max())
+    fig = make_subplots(
+        rows=n - 1, cols=n - 1, shared_xaxes="columns", shared_yaxes="rows",
+        horizontal_spacing=0.02, vertical_spacing=0.02,
     )  # fmt: skip
-    side = max(400, 200 * len(c.axes))
-    fig.update_layout(title="The last wave's sets, sized by weight", height=side, width=side)
+    for i in range(1, n):  # row: the parameter on the y axis
+        for j in range(i):  # column: the one on the x axis
+            fig.add_scattergl(
+                x=c.posterior[c.axes[j].name], y=c.posterior[c.axes[i].name], mode="markers",
+                marker=dict(size=size, color="#c0392b", opacity=0.4), showlegend=False,
+                hovertemplate=f"{c.axes[j].name}=%{{x:.4g}}<br>{c.axes[i].name}=%{{y:.4g}}",
+                row=i, col=j + 1,
+            )  # fmt: skip
+            if i == n - 1:
+                fig.update_xaxes(title_text=c.axes[j].name, row=i, col=j + 1)
+            if j == 0:
+                fig.update_yaxes(title_text=c.axes[i].name, row=i, col=j + 1)
+    side = max(420, 190 * (n - 1))
+    fig.update_layout(title="Pairs of the posterior sample, sized by weight", height=side,
+                      width=side + 120)  # fmt: skip
     return fig
 
 
@@ -102,5 +115,5 @@ def render(c: Calibration, s: Scenario) -> str:
         + ("" if d["temperature"] == 1 else " (below 1: wider than the posterior)"),
     }
     blocks = [_summary(c), _fan(c, s), _waves(c), Heading("Prior and posterior"),
-              *_marginals(c), _pairs(c)]  # fmt: skip
+              *_marginals(c), *([_pairs(c)] if len(c.axes) > 1 else [])]  # fmt: skip
     return page(f"Calibration of {s.name}", s.description, meta, blocks)
