@@ -334,6 +334,7 @@ def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path):
 
 
 def test_fresh_removes_what_was_derived_from_the_old_runs(classroom_run, tmp_path):
+    from sim.experiment import execute
     from sim.experiment.execute import plan
     from sim.experiment.store import DERIVED, ResultsDir
     from sim.scenario.load import load
@@ -343,7 +344,7 @@ def test_fresh_removes_what_was_derived_from_the_old_runs(classroom_run, tmp_pat
     shutil.copytree(folder, copy)
     study = plan(load(CLASSROOM, ["replicates=30"]))
     s = study.loaded.scenario
-    resolved = s.model_dump(mode="json", by_alias=True)
+    resolved = execute.resolved_scenario(s)
     store = ResultsDir.open(tmp_path, s.name, resolved, study.design.table, s.seed, "batch", True)
     store.close()
     assert store.path == copy  # the same folder, started over

@@ -218,7 +218,7 @@ def test_geojson_travels_in_the_scenario_data_and_its_hash(tmp_path):
 
 
 def _hash(loaded) -> str:
-    resolved = loaded.scenario.model_dump(mode="json", by_alias=True)  # as `sim run` has it
+    resolved = execute.resolved_scenario(loaded.scenario)  # as `sim run` has it
     return scenario_hash(resolved, execute.plan(loaded).design.table)
 
 

@@ -368,7 +368,7 @@ def test_two_runs_never_write_one_folder_at_once(tmp_path):
     from sim.experiment.store import ResultsDir, StoreError
 
     s = execute.plan(load(STUDY, ["sweep.replicates=2"]))
-    resolved = s.loaded.scenario.model_dump(mode="json", by_alias=True)
+    resolved = execute.resolved_scenario(s.loaded.scenario)
     args = (tmp_path, s.name, resolved, s.design.table, 0, "batch")
     first = ResultsDir.open(*args)
     with pytest.raises(StoreError, match="being written by another sim run"):

@@ -34,6 +34,7 @@ from sim.model import batch, kernels, reference
 from sim.model.result import RunResult
 from sim.model.world import World, compile_world
 from sim.scenario.load import FieldError, Loaded, ScenarioError, Source, validate
+from sim.scenario.schema import Scenario
 
 ENGINES: dict[str, Callable[..., RunResult]] = {
     "batch": batch.run,
@@ -305,6 +306,12 @@ class Outcome:
     ran: int  # runs computed by this call (0: all were on disk already)
 
 
+def resolved_scenario(s: Scenario) -> dict:
+    """The scenario as its results folder records and hashes it. How it is calibrated changes
+    no run, so the runs stay on disk when that changes."""
+    return s.model_dump(mode="json", by_alias=True, exclude={"calibrate"})
+
+
 def run_study(
     study: Study,
     root: Path,
@@ -324,8 +331,7 @@ def run_study(
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(executor(0, scheduler)) if scheduler else None
         # a cluster is reached (and checked) before anything is written
-        # how the scenario is calibrated changes no run: runs stay on disk when it changes
-        resolved = s.model_dump(mode="json", by_alias=True, exclude={"calibrate"})
+        resolved = resolved_scenario(s)
         store = ResultsDir.open(
             root, s.name, resolved, d.table, s.seed, engine, fresh=fresh, label=study.label
         )
