@@ -1,6 +1,6 @@
-"""History matching's arithmetic (Craig et al. 1997; Andrianakis et al. 2015): what was
-observed and how well it is known, how implausible a parameter set is, and the weights that
-turn the last wave's survivors into a posterior sample.
+"""The arithmetic of calibration: what was observed and how well it is known, how implausible
+a parameter set is (history matching: Craig et al. 1997; Andrianakis et al. 2015), its
+likelihood, and the steps of sequential Monte Carlo that carry the survivors to the posterior.
 
 Every figure is in km² of territory held. A parameter set's runs give the model's mean and
 its variance (chance), so no emulator stands in for the model: the engine is fast enough to
