@@ -113,6 +113,17 @@ def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
+def results_root(help: str):
+    """The --out option of the commands that write results folders."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default="results",
+        show_default=True,
+        help=help,
+    )
+
+
 def output(default: str):
     """The -o option of the commands that write one page."""
     return click.option(
@@ -164,13 +175,7 @@ def schema() -> None:
 @click.argument("scenario", type=click.Path(path_type=Path))  # the loader names a folder
 @click.option("--replicates", type=click.IntRange(1, 1_000_000), help="Runs (per design point).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (overrides file).")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="results",
-    show_default=True,
-    help="Folder that receives <name>[-<label>]-<hash>/.",
-)
+@results_root("Folder that receives <name>[-<label>]-<hash>/.")
 @click.option(
     "--label",
     metavar="TEXT",
@@ -378,13 +383,7 @@ _SHORT_OUTCOMES = {
 
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="results",
-    show_default=True,
-    help="Folder that receives <name>-calibration/.",
-)
+@results_root("Folder that receives <name>-calibration/.")
 @click.option(
     "--workers",
     type=click.IntRange(1, 1024),
