@@ -4,6 +4,7 @@ batch it runs in."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,60 @@ def test_engines_identical_with_drones_on_maps_up_to_and_beyond_64_columns(width
     world = compile_dict(data)
     seeds = range(4)
     assert_same_run(reference.run(world, seeds, trace=True), batch.run(world, seeds, trace=True))
+
+
+# ---- parts: worlds that differ only in their schedules, run as one batch (issue 15) -------
+KURSK = SCENARIOS_DIR / "kursk_2024.yaml"
+SHORT = ["days=40", "sides.attacker.drone_effort=60", "sides.defender.drone_effort=30"]
+VARIANTS = [
+    [],
+    ["sides.attacker.tempo=0.3", "sides.defender.intelligence=0.2"],
+    ["sides.defender.replacements=400", "sides.attacker.axes.north.fire_intensity=0.9"],
+    ["sides.attacker.drone_effort=0", "sides.attacker.axes.west.tempo=0.6"],
+]
+
+
+def test_parts_run_in_one_batch_as_each_world_alone_and_in_the_reference_engine():
+    # Replicate k on world p is the same whatever else shares its batch: parts with other
+    # tempo, intelligence, replacements, fire intensity or drone effort, and the same
+    # replicate numbers.
+    worlds = [compile_world(load(KURSK, SHORT + v)) for v in VARIANTS]
+    parts = [(worlds[0], [0, 1]), (worlds[1], [0, 2]), (worlds[2], [1]), (worlds[3], [0])]
+    together = batch.run_each(parts, trace=True)
+    for (world, reps), got in zip(parts, together, strict=True):
+        assert list(got.replicates) == reps
+        assert_same_run(batch.run(world, reps, trace=True), got)
+        assert_same_run(reference.run(world, reps, trace=True), got)
+        assert np.array_equal(got.held_maps, batch.run(world, reps).held_maps)
+    territory = [r.series["territory"][0] for r in together]
+    assert all(not np.array_equal(territory[0], t) for t in territory[1:])
+
+
+def test_a_batch_refuses_worlds_that_differ_in_more_than_their_schedules():
+    a = compile_world(load(KURSK, SHORT))
+    b = compile_world(load(KURSK, [*SHORT, "sides.defender.drone_range_km=12"]))
+    with pytest.raises(ValueError, match="only in their schedules"):
+        batch.run_each([(a, [0]), (b, [0])])
+
+
+@pytest.mark.parametrize("change", [*VARIANTS[1:], ["sides.attacker.tempo@2024-10-01=0.05"]])
+def test_a_world_with_new_schedules_is_the_world_compiled_with_them(change):
+    from sim.model.world import PER_REPLICATE, same_but_schedules, with_schedules
+
+    base = compile_world(load(KURSK))
+    changed = load(KURSK, change) if "@" not in change[0] else None
+    if changed is None:  # a step of a schedule, as a calibration sets it
+        from sim.experiment.design import data_of, with_step
+
+        data = data_of(load(KURSK))
+        data.pop("sweep", None)
+        data["sides"]["attacker"]["tempo"] = with_step(
+            data["sides"]["attacker"]["tempo"], base.start, dt.date(2024, 10, 1), 0.05
+        )
+        changed = validate(data, Source("<step>"))
+    full = compile_world(changed)
+    quick = with_schedules(base, changed.scenario)
+    assert same_but_schedules(full, quick)
+    assert any(not np.array_equal(getattr(base, f), getattr(full, f)) for f in PER_REPLICATE)
+    for f in PER_REPLICATE:
+        assert np.array_equal(getattr(full, f), getattr(quick, f)), f

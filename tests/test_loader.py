@@ -1136,9 +1136,9 @@ def test_the_memory_estimate_covers_what_the_batch_engine_allocates(base_file):
     from sim.scenario.load import TASK_REPLICATES, task_bytes
 
     world = compile_world(load(base_file, ["sides.attacker.reinforcements.wave.men=400000"]))
-    batch = Batch(world, range(TASK_REPLICATES))
+    batch = Batch([(world, range(TASK_REPLICATES))])
     held = sum(v.nbytes for v in vars(batch).values() if isinstance(v, np.ndarray))
-    held += sum(v.nbytes for v in batch.series.values())
+    held += sum(v.nbytes for v in (*batch.series.values(), *batch.plans.values()))
     assert held <= task_bytes(world.n_units, world.owner.size, world.days)
 
 

@@ -123,8 +123,8 @@ def test_detection_rate_follows_intelligence():
     w = sensing_world(0.3, deterministic=False)
     from sim.model import batch
 
-    b = batch.Batch(w, range(4000))
-    b.start_owner = b.owner.copy()
+    b = batch.Batch([(w, range(4000))])
+    b.begin_day()
     b.arrivals()
     b.sensing()
     rate = b.detected[:, 2].mean()
@@ -342,8 +342,8 @@ def test_drawn_casualties_are_whole_men_binomial_around_the_expectation():
     from sim.model import batch
 
     w = contact_world(0.5, deterministic=False)
-    b = batch.Batch(w, range(4000))
-    b.start_owner, b.lost = b.owner.copy(), np.zeros_like(b.strength)
+    b = batch.Batch([(w, range(4000))])
+    b.begin_day()
     for phase in ("arrivals", "sensing", "supply", "fires"):
         getattr(b, phase)()
     lost = 200 - b.strength[:, 3]  # D at (1,3): expects 3 + (its share of nothing back)
@@ -408,7 +408,7 @@ def test_ground_defence_makes_an_empty_cell_hard_to_take():
         attacker_tempo=1.0,
         rules={"ground_defence": 5000},
     )
-    b = batch.Batch(w, range(500))
+    b = batch.Batch([(w, range(500))])
     b.step()
     assert (b.owner.reshape(500, 2, 5)[:, 1, 4] == 0).mean() < 0.02
 

@@ -103,7 +103,7 @@ class Engine:
         if kind == "reference":
             self.m = reference.SalientModel(world, replicate, trace=True)
         else:
-            self.m = batch.Batch(world, [replicate], trace=True)
+            self.m = batch.Batch([(world, [replicate])], trace=True)
 
     def begin_day(self) -> None:
         m = self.m
@@ -111,8 +111,7 @@ class Engine:
             m.today = reference.Day()
             m.start_owner = m.owner.copy()
         else:
-            m.start_owner = m.owner.copy()
-            m.lost = np.zeros_like(m.strength)
+            m.begin_day()
 
     def phase(self, name: str) -> None:
         getattr(self.m, name)()
@@ -145,7 +144,7 @@ class Engine:
     def events(self) -> list[tuple[int, str, int]]:
         if self.kind == "reference":
             return list(self.m.events)
-        return self.m.result().event_list(0)
+        return self.m.results()[0].event_list(0)
 
     def series(self, name: str) -> np.ndarray:
         if self.kind == "reference":

@@ -6,28 +6,45 @@ units and cells are compiled (sim/model/kernels.py) and follow the reference eng
 procedure replicate by replicate; the rest are numpy passes over the same `rules` formulas.
 Draws, visiting order and the order of every sum are the reference engine's, so replicate k
 comes out the same here as there, to the bit, and the same whatever batch it runs in.
+A batch may hold several parts — worlds that differ only in their schedules
+(world.PER_REPLICATE), each with its replicates — so that a calibration's many parameter sets
+of few replicates each run as one batch: the schedules are then read per replicate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from sim.model import fields, kernels, rules
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
-from sim.model.world import World
+from sim.model.world import PER_REPLICATE, World, same_but_schedules
 
 ATTACKER, DEFENDER = 0, 1
 
 
-class Batch:
-    """State of R replicates of one world, advanced one day at a time."""
+Part = tuple[World, Sequence[int]]  # a world and the replicate numbers to run on it
 
-    def __init__(self, world: World, replicates, trace: bool = False) -> None:
-        self.w = w = world
-        self.reps = np.asarray(replicates, np.int64)
+
+class Batch:
+    """State of R replicates, the replicates of each part one after another, advanced one day
+    at a time. The parts share the first one's world but for their schedules."""
+
+    def __init__(self, parts: Sequence[Part], trace: bool = False) -> None:
+        self.w = w = parts[0][0]
+        if not all(same_but_schedules(w, other) for other, _ in parts[1:]):
+            raise ValueError("the worlds of one batch may differ only in their schedules")
+        counts = [len(reps) for _, reps in parts]
+        self.bounds = np.cumsum([0, *counts])  # part i holds rows bounds[i]:bounds[i + 1]
+        self.reps = np.concatenate([np.asarray(reps, np.int64) for _, reps in parts])
         self.trace = trace
+        # each part's schedules, day first, spread over its rows day by day (`today`)
+        self.counts = np.array(counts)
+        self.plans = {
+            name: np.stack([np.moveaxis(getattr(pw, name), -1, 0) for pw, _ in parts], axis=1)
+            for name in PER_REPLICATE
+        }
         r, u = len(self.reps), w.n_units
         self.h, self.wd = w.shape
         self.cells = self.h * self.wd
@@ -42,7 +59,7 @@ class Batch:
         self.territory = w.territory_cells.ravel()
         self.owner = np.broadcast_to(w.owner.ravel(), (r, self.cells)).copy()
         self.map_row = {int(d): i for i, d in enumerate(w.map_days)}
-        self.held_maps = np.zeros((len(w.map_days), self.cells), np.int64)
+        self.held_maps = np.zeros((len(parts), len(w.map_days), self.cells), np.int64)
         initial = np.array([g == "initial" for g in w.group], bool)
         self.arrived = np.broadcast_to(initial, (r, u)).copy()
         self.alive = np.ones((r, u), bool)
@@ -83,13 +100,15 @@ class Batch:
     def grid(self, flat: np.ndarray) -> np.ndarray:
         return flat.reshape(-1, self.h, self.wd)
 
+    def today(self, name: str) -> np.ndarray:
+        """(R, …) a PER_REPLICATE schedule's value today, row by row."""
+        return np.repeat(self.plans[name][self.day], self.counts, axis=0)
+
     def log(self, kind: str, rows: np.ndarray, index: np.ndarray) -> None:
-        if len(rows):
+        if len(rows):  # rows, not replicate numbers, which parts may share (result() maps them)
             n = len(rows)
             code = EVENT_KINDS.index(kind)
-            self.events.append(
-                np.stack([self.reps[rows], np.full(n, self.day), np.full(n, code), index], 1)
-            )
+            self.events.append(np.stack([rows, np.full(n, self.day), np.full(n, code), index], 1))
 
     def log_mask(self, kind: str, which: np.ndarray) -> None:
         self.log(kind, *np.nonzero(which))
@@ -102,9 +121,16 @@ class Batch:
         self.pos = np.where(which, -1, self.pos)
 
     # ---- the day -------------------------------------------------------------------------
-    def step(self) -> None:
+    def begin_day(self) -> None:
+        """What every phase of the day reads: the map at its start, today's intelligence and
+        the warning it gives, and no men lost yet."""
         self.start_owner = self.owner.copy()
+        self.intelligence = self.today("intelligence")
+        self.warn = rules.warning(self.w.rules.warning_bonus, self.intelligence)
         self.lost = np.zeros_like(self.strength)
+
+    def step(self) -> None:
+        self.begin_day()
         for phase in rules.PHASES:
             getattr(self, phase)()
         self.day += 1
@@ -122,31 +148,32 @@ class Batch:
         else:
             self.entered[:] = False
         kernels.replacements(
-            self.strength, self.present, w.side, w.strength0, w.replacements[:, self.day],
+            self.strength, self.present, w.side, w.strength0, self.today("replacements"),
             self.exposure, w.drone_loss, w.seed, self.reps, self.day, w.deterministic,
         )  # fmt: skip
 
     def sensing(self) -> None:
         w = self.w
         self.detected = kernels.sensing(
-            self.pos, self.present, w.side, w.sensor, w.intelligence[:, self.day], w.seed,
+            self.pos, self.present, w.side, w.sensor, self.intelligence, w.seed,
             self.reps, self.day, w.deterministic, self.h, self.wd,
         )  # fmt: skip
         if w.axis_names[ATTACKER]:
             kernels.buildup(
                 self.belief, self.pos, self.present, self.strength, w.side,
-                w.axis_of[ATTACKER], w.axis_tempo[ATTACKER, :, self.day],
-                w.intelligence[DEFENDER, self.day], w.seed, self.reps, self.day, w.deterministic,
+                w.axis_of[ATTACKER], np.ascontiguousarray(self.today("axis_tempo")[:, ATTACKER]),
+                np.ascontiguousarray(self.intelligence[:, DEFENDER]), w.seed, self.reps,
+                self.day, w.deterministic,
             )  # fmt: skip
 
     def drones(self) -> None:
         w = self.w
-        effort = w.drone_effort[:, self.day]
+        effort = self.today("drone_effort")
         if not effort.any() and w.drone_loss == 0:
             return
         self.exposure = kernels.drones(
             self.owner, self.pos, self.present, self.strength, w.side,
-            w.drone_range[:, self.day].astype(np.int64), effort, w.intelligence[:, self.day],
+            w.drone_range[:, self.day].astype(np.int64), effort, self.intelligence,
             w.drone_loss, self.entered, w.sources(self.day), self.land, self.nbr, self.h, self.wd,
             self.lost, self.losses, w.seed, self.reps, self.day, w.deterministic,
         )  # fmt: skip
@@ -188,7 +215,7 @@ class Batch:
         kernels.fires(
             self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
             self.detected, w.side, w.firepower, w.fires, f, w.fires_range[f], w.area_fire[f],
-            w.axis_fire[:, :, self.day], w.axis_of, w.intelligence[:, self.day],
+            self.today("axis_fire"), w.axis_of, self.intelligence,
             w.rules.fire_substeps, self.nbr,
             self.cover, w.rules.area_density, self.wd, self.lost, self.losses, w.seed,
             self.reps, self.day, w.deterministic,
@@ -204,8 +231,8 @@ class Batch:
         self.engaged, self.assaulted, lost, self.advanced = kernels.assault(
             self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
             w.defence, w.firepower, w.attack, self.fed, w.side, self.objective, self.nbr,
-            self.window, self.cover, rules.warning(r.warning_bonus, w.intelligence[:, self.day]),
-            w.axis_tempo[:, :, self.day], w.axis_of, w.seed, self.reps, self.day,
+            self.window, self.cover, self.warn, self.today("axis_tempo"), w.axis_of, w.seed,
+            self.reps, self.day,
             w.deterministic, coefficients,
             self.h, self.wd, self.lost, self.losses,
         )  # fmt: skip
@@ -219,7 +246,7 @@ class Batch:
             self.owner, self.pos, self.present, self.strength, self.cohesion, self.supply_level,
             w.defence, w.attack, self.advanced, self.came_from, w.side, w.speed, self.move_cost,
             self.objective,
-            self.window, self.cover, rules.warning(r.warning_bonus, w.intelligence[:, self.day]),
+            self.window, self.cover, self.warn,
             np.array([r.assault_cohesion, r.support, r.ground_defence, r.breakthrough_ratio]),
             w.seed, self.reps, self.day, w.deterministic, self.h, self.wd,
         )  # fmt: skip
@@ -264,7 +291,8 @@ class Batch:
         changed = self.owner[:, w.place_cell] != self.start_owner[:, w.place_cell]
         self.log_mask("place_captured", changed)
         if d in self.map_row:
-            self.held_maps[self.map_row[d]] = (self.owner == DEFENDER).sum(0)
+            for i, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:], strict=True)):
+                self.held_maps[i, self.map_row[d]] = (self.owner[a:b] == DEFENDER).sum(0)
         if self.trace:
             self.states.append(self.snapshot())
 
@@ -280,32 +308,49 @@ class Batch:
             "supply": np.where(dead, 0.0, self.supply_level),
         }
 
-    def result(self) -> RunResult:
-        return RunResult(
-            self.reps,
-            self.series,
-            in_order(self.events),
-            self.states if self.trace else None,
-            self.held_maps,
-            self.w.map_days,
-        )
+    def results(self) -> list[RunResult]:
+        """One result per part, its events keyed by replicate number."""
+        logged = np.concatenate(self.events) if self.events else np.zeros((0, 4), np.int64)
+        out = []
+        for i, (a, b) in enumerate(zip(self.bounds[:-1], self.bounds[1:], strict=True)):
+            rows = logged[(logged[:, 0] >= a) & (logged[:, 0] < b)].copy()
+            rows[:, 0] = self.reps[rows[:, 0]]
+            out.append(
+                RunResult(
+                    self.reps[a:b],
+                    {name: values[a:b] for name, values in self.series.items()},
+                    in_order(rows),
+                    [{k: v[a:b] for k, v in s.items()} for s in self.states]
+                    if self.trace
+                    else None,
+                    self.held_maps[i],
+                    self.w.map_days,
+                )
+            )
+        return out
 
 
-def in_order(events: list[np.ndarray]) -> np.ndarray:
-    """The event rows as one array sorted by replicate, day, kind and index."""
-    rows = np.concatenate(events) if events else np.zeros((0, 4), np.int64)
+def in_order(rows: np.ndarray) -> np.ndarray:
+    """The event rows sorted by replicate, day, kind and index."""
     order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0]))
     return rows[order].astype(np.int64)
+
+
+def run_each(
+    parts: Sequence[Part], trace: bool = False, tick: Callable[[], None] | None = None
+) -> list[RunResult]:
+    """Run every part's replicates as one batch, day by day, to the end (one result per
+    part); `tick` (progress, interruption) is called after each day."""
+    batch = Batch(parts, trace)
+    for _ in range(batch.w.days):
+        batch.step()
+        if tick is not None:
+            tick()
+    return batch.results()
 
 
 def run(
     world: World, replicates, trace: bool = False, tick: Callable[[], None] | None = None
 ) -> RunResult:
-    """Run the given replicate numbers together, day by day, to the end; `tick` (progress,
-    interruption) is called after each day."""
-    batch = Batch(world, replicates, trace)
-    for _ in range(world.days):
-        batch.step()
-        if tick is not None:
-            tick()
-    return batch.result()
+    """Run the given replicate numbers of one world together (run_each of one part)."""
+    return run_each([(world, replicates)], trace, tick)[0]

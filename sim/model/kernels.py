@@ -95,7 +95,7 @@ _drone_throughput = njit(cache=True, inline="always")(rules.drone_throughput)
 @njit(cache=True, error_model="numpy")
 def replacements(strength, present, side, strength0, men, exposure, loss, seed, reps, day,
                  deterministic):  # fmt: skip
-    """1. Each side's replacements today, `men` (2,), refill its units in proportion to what
+    """1. Each side's replacements today, `men` (R, 2), refill its units in proportion to what
     they miss (all of it when there are enough), in place: each missing man comes with chance
     min(1, men / missing), less what drones take on the unit's supply route as it was
     yesterday (rules.drone_throughput of `exposure` cells at `loss` each), drawn
@@ -103,7 +103,7 @@ def replacements(strength, present, side, strength0, men, exposure, loss, seed, 
     n_rep, n_slot = strength.shape
     for r in range(n_rep):
         for s in (ATTACKER, DEFENDER):
-            if men[s] <= 0:
+            if men[r, s] <= 0:
                 continue
             total = 0.0
             for u in range(n_slot):
@@ -111,7 +111,7 @@ def replacements(strength, present, side, strength0, men, exposure, loss, seed, 
                     total += strength0[u] - strength[r, u]
             if total <= 0:
                 continue
-            share = min(1.0, men[s] / total)
+            share = min(1.0, men[r, s] / total)
             stream = rng.stream(seed, reps[r], day, rng.REPLACE)
             for u in range(n_slot):
                 if present[r, u] and side[u] == s:
@@ -142,7 +142,8 @@ def _marked(rows, cell, w, words) -> bool:
 @njit(cache=True, error_model="numpy")
 def sensing(pos, present, side, sensor, intelligence, seed, reps, day, deterministic, h, w):
     """2. Each side sees the enemy units next to its own, and those within any of its
-    units' sensor range with probability = its intelligence today. Returns (R, U) detected.
+    units' sensor range with probability = its intelligence today (R, 2). Returns (R, U)
+    detected.
     Both reaches are painted as row bit masks: a unit's square is one OR per row."""
     n_rep, n_slot = pos.shape
     words = (w + 63) // 64
@@ -165,7 +166,7 @@ def sensing(pos, present, side, sensor, intelligence, seed, reps, day, determini
                 if _marked(near, c, w, words):
                     detected[r, v] = True
                 elif _marked(cover, c, w, words):
-                    detected[r, v] = rng.at(stream, v, deterministic) < intelligence[s]
+                    detected[r, v] = rng.at(stream, v, deterministic) < intelligence[r, s]
     return detected
 
 
@@ -176,19 +177,22 @@ _main_axis = njit(cache=True, inline="always")(rules.main_axis)
 def buildup(belief, pos, present, strength, side, axis_of, tempo, intelligence, seed, reps, day,
             deterministic):  # fmt: skip
     """2. The defender reads the attacker's build-up on its axes with probability = its
-    intelligence today (draw(BUILDUP, 0)): its belief (R,) becomes the attacker's main axis
-    (rules.main_axis of the attacker's men on each axis, `axis_of`, and the axes' `tempo`
-    today); unread, the belief of the last read stands."""
+    intelligence today (R,) (draw(BUILDUP, 0)): its belief (R,) becomes the attacker's main
+    axis (rules.main_axis of the attacker's men on each axis, `axis_of`, and the axes' `tempo`
+    today (R, 1 + axes)); unread, the belief of the last read stands."""
     n_rep, n_slot = pos.shape
-    men = np.zeros(len(tempo))
+    men = np.zeros(tempo.shape[1])
     for r in range(n_rep):
-        if not rng.at(rng.stream(seed, reps[r], day, rng.BUILDUP), 0, deterministic) < intelligence:
+        if (
+            not rng.at(rng.stream(seed, reps[r], day, rng.BUILDUP), 0, deterministic)
+            < intelligence[r]
+        ):
             continue
         men[:] = 0.0
         for u in range(n_slot):
             if present[r, u] and side[u] == ATTACKER:
                 men[axis_of[pos[r, u]]] += strength[r, u]
-        belief[r] = _main_axis(men, tempo)
+        belief[r] = _main_axis(men, tempo[r])
 
 
 _drone_strike = njit(cache=True, inline="always")(rules.drone_strike)
@@ -201,9 +205,10 @@ def drones(
 ):  # fmt: skip
     """2b. Drones over each side's ground (the reference engine's `drones`): the enemy's reach
     is the cells within its drone range (`reach` (2,) cells) of ground the side does not hold.
-    Where the enemy spends drone `effort` (2,), the side's units in reach lose
-    rules.drone_strike of it (over their men, added in slot order), drawn (DRONE_LOSS) and
-    added to `lost` and `losses`. With deliveries' `loss` per cell of reach, returns (R, U)
+    Where the enemy spends drone `effort` (R, 2) at its `intelligence` (R, 2), the side's
+    units in reach lose rules.drone_strike of it (over their men, added in slot order), drawn
+    (DRONE_LOSS) and added to `lost` and `losses`. With deliveries' `loss` per cell of reach,
+    returns (R, U)
     the cells of reach on each unit's least exposed supply route from its side's `source`
     (fields.route_exposure_map), and units that `entered` today lose what drones take of
     men coming up that route (the share 1 − rules.drone_throughput(1, cells, loss), drawn
@@ -266,7 +271,7 @@ def drones(
                     strength[r, u] -= m
                     lost[r, u] += m
                     losses[r, s] += m
-            if effort[1 - s] <= 0:
+            if effort[r, 1 - s] <= 0:
                 continue
             men = 0.0
             for u in range(n_slot):
@@ -274,7 +279,7 @@ def drones(
                     men += strength[r, u]
             if men <= 0:
                 continue
-            strikes, intel = effort[1 - s], intelligence[1 - s]
+            strikes, intel = effort[r, 1 - s], intelligence[r, 1 - s]
             for u in range(n_slot):
                 if present[r, u] and side[u] == s and _struck(pos[r, u], bits, close, near, w):
                     expected = _drone_strike(strikes, intel, strength[r, u], men)
@@ -514,8 +519,8 @@ def fires(
 ):  # fmt: skip
     """4. A day's fire, in `steps` sub-steps, for every replicate, in place. Each sub-step:
     positional fire — every unit's contact_fire at the intensity where it stands
-    (the contact intensity of both sides' `fire` today on their axes covering the cell,
-    `axis_of`; row 0 off the axes) shared equally among the enemy
+    (the contact intensity of both sides' `fire` today (R, 2, 1 + axes) on their axes
+    covering the cell, `axis_of`; row 0 off the axes) shared equally among the enemy
     units next to it, added in slot order of the firing units — plus indirect fire — each
     firer's fires_output shared equally among the detected enemy units within its range, or,
     for an `area` firer, falling on each in proportion to its men (strength / `density`), added
@@ -544,7 +549,7 @@ def fires(
                     continue
                 eff = _effectiveness(cohesion[r, u], supply[r, u])
                 c = pos[r, u]
-                intensity = _contact_intensity(fire[0, axis_of[0, c]], fire[1, axis_of[1, c]])
+                intensity = _contact_intensity(fire[r, 0, axis_of[0, c]], fire[r, 1, axis_of[1, c]])
                 out = _contact_fire(intensity, firepower[u], strength[r, u], eff) / steps
                 if out <= 0:
                     continue
@@ -571,7 +576,9 @@ def fires(
                 if not present[r, f]:
                     continue
                 eff = _effectiveness(cohesion[r, f], supply[r, f])
-                out = _fires_output(fires_[f], strength[r, f], eff, intelligence[side[f]]) / steps
+                out = (
+                    _fires_output(fires_[f], strength[r, f], eff, intelligence[r, side[f]]) / steps
+                )
                 fi, fj = divmod(pos[r, f], w)
                 n = 0  # its targets: the detected enemy units within its range
                 for i in range(n_seen):
@@ -618,7 +625,7 @@ def assault(
     """5. Assaults, fire along them, captures, fall-back, breakout and move-in, for every
     replicate (the reference engine's `assault`, step for step), in place. Each unit's
     defence, fire and attack power (× strength × effectiveness) are taken at the start of the
-    phase; a unit assaults with the `tempo` (2, 1 + axes) of its side's axis on its cell,
+    phase; a unit assaults with the `tempo` (R, 2, 1 + axes) of its side's axis on its cell,
     `axis_of` (2, H·W; 0: the side's own tempo). `r_` holds the rule coefficients (assault
     cohesion, support, ground defence, breakthrough ratio, retreat shock, breakout reach in
     cells, overrun loss). Moves units,
@@ -672,7 +679,7 @@ def assault(
             s, here = side[u], pos[r, u]
             if not in_contact(own, objective, nbr, here, s):
                 continue
-            if not rng.at(assaults, u, deterministic) < tempo[s, axis_of[s, here]]:
+            if not rng.at(assaults, u, deterministic) < tempo[r, s, axis_of[s, here]]:
                 continue
             best, best_def = -1, np.inf
             for j in range(8):
@@ -680,7 +687,7 @@ def assault(
                 if n < 0 or own[n] == s or not objective[s, n]:
                     continue
                 around = moore_sum_at(held[1 - s], n, window)
-                d = _defence(held[1 - s, n], around, cover[n], warn[1 - s], support, ground)
+                d = _defence(held[1 - s, n], around, cover[n], warn[r, 1 - s], support, ground)
                 if d < best_def:
                     best, best_def = n, d
             a_slot[n_a], a_cell[n_a], a_def[n_a] = u, best, best_def
@@ -700,13 +707,13 @@ def assault(
         for u in range(n_slot):
             if fights[u] > 0:
                 engaged[r, u] = True
-                loss[u] = incoming[u] / (cover[pos[r, u]] * warn[side[u]])
+                loss[u] = incoming[u] / (cover[pos[r, u]] * warn[r, side[u]])
         for i in range(n_a):
             v = occ[a_cell[i]]
             if v >= 0:
                 u = a_slot[i]
                 share = fire[v] / fights[v]
-                back = _return_fire(share, cover[a_cell[i]], warn[1 - side[u]])
+                back = _return_fire(share, cover[a_cell[i]], warn[r, 1 - side[u]])
                 loss[u] = loss[u] + back
         # Capture chances from the pre-combat snapshot; then the captured cells change hands.
         for i in range(n_a):
@@ -858,7 +865,7 @@ def pursuit(
                     if n < 0 or occ[n] >= 0 or own[n] == s or not objective[s, n]:
                         continue
                     around = moore_sum_at(held[1 - s], n, window)
-                    d = _defence(0.0, around, cover[n], warn[1 - s], support, ground)
+                    d = _defence(0.0, around, cover[n], warn[r, 1 - s], support, ground)
                     if d < best_def:
                         best, best_def = n, d
                 if best < 0:

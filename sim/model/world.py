@@ -8,8 +8,8 @@ first" is a rule a reader can apply by hand. Schedules become one value per day.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from dataclasses import fields as fields_of
 
 import numpy as np
 
@@ -278,11 +278,6 @@ def compile_world(loaded: Loaded) -> World:
         table = np.array(values, np.int64 if as_cells else np.float64)
         return table[kind] if len(kind) else table[:0]
 
-    def per_side(attr: str) -> np.ndarray:
-        return np.stack(
-            [schedule(getattr(getattr(s.sides, n), attr), s.start, s.days) for n in SIDES]
-        )
-
     edge = fields.edge(m.shape)
     land = m.terrain != WATER
     by_terrain = np.array([r.move_cost.get(t, 1.0) for t in TERRAINS])[m.terrain]
@@ -338,40 +333,71 @@ def compile_world(loaded: Loaded) -> World:
         fires=coefficient("fires"),
         fires_range=coefficient("fires_km", as_cells=True),
         area_fire=coefficient("area_fire").astype(bool),
-        tempo=per_side("tempo"),
-        intelligence=per_side("intelligence"),
-        drone_range=km_to_cells(per_side("drone_range_km"), s.map.cell_km),
-        drone_effort=per_side("drone_effort"),
-        replacements=per_side("replacements"),
-        fire_intensity=per_side("fire_intensity"),
+        drone_range=km_to_cells(per_side(s, "drone_range_km"), s.map.cell_km),
         breakout=int(km_to_cells(r.breakout_km, s.map.cell_km)),
         drone_loss=1.0 - (1.0 - r.drone_supply) ** s.map.cell_km,
-        **axes(s, axis_of, per_side("tempo"), per_side("fire_intensity")),
+        axis_of=axis_of.reshape(2, -1),
+        axis_names=tuple(tuple(getattr(s.sides, n).axes) for n in SIDES),
         map_days=map_days(s),
+        **schedules(s),
     )
 
 
-def axes(s: Scenario, axis_of: np.ndarray, tempo: np.ndarray, fire: np.ndarray) -> dict[str, Any]:
-    """World's axis fields: `axis_of` (axis_maps) flattened, and the tempo and fire intensity
-    tables the assault and fires read with it (row 0 off the axes: the side's)."""
-    names = tuple(tuple(getattr(s.sides, n).axes) for n in SIDES)
-    tables = {}
-    for field, side_values in (("tempo", tempo), ("fire_intensity", fire)):
+def per_side(s: Scenario, attr: str) -> np.ndarray:
+    """(2, days): both sides' schedule of `attr`, one value per day."""
+    return np.stack([schedule(getattr(getattr(s.sides, n), attr), s.start, s.days) for n in SIDES])
+
+
+# The sides' schedules the engines read day by day: these may differ between the replicates of
+# one batch (a calibration's parameter sets). Not the drone range, which shapes the supply
+# network the replicates of a batch share, nor anything that places units or shapes the map.
+SCHEDULES = ("tempo", "intelligence", "drone_effort", "replacements", "fire_intensity")
+AXIS_SCHEDULES = ("tempo", "fire_intensity")
+PER_REPLICATE = (*SCHEDULES, "axis_tempo", "axis_fire")  # the World fields schedules() makes
+
+
+def per_replicate(path: tuple) -> bool:
+    """Whether the scenario field at `path` only sets a schedule of PER_REPLICATE: a side's
+    (sides.attacker.tempo) or an axis's (sides.attacker.axes.north.tempo)."""
+    if len(path) == 3 and path[0] == "sides":
+        return path[2] in SCHEDULES
+    return len(path) == 5 and path[0] == "sides" and path[2] == "axes" and path[4] in AXIS_SCHEDULES
+
+
+def schedules(s: Scenario) -> dict[str, np.ndarray]:
+    """World's PER_REPLICATE fields: each side's schedules, and the tempo and fire intensity
+    tables (2, 1 + axes, days) the assault and fires read with `axis_of` (row 0 off the axes:
+    the side's; an axis without one of its own: the side's)."""
+    out = {attr: per_side(s, attr) for attr in SCHEDULES}
+    names = [getattr(s.sides, n).axes for n in SIDES]
+    for field, attr in (("axis_tempo", "tempo"), ("axis_fire", "fire_intensity")):
         table = np.zeros((2, 1 + max(map(len, names)), s.days))
-        table[:, 0] = side_values
-        for side_index, side_name in enumerate(SIDES):
-            for k, axis in enumerate(getattr(s.sides, side_name).axes.values(), start=1):
-                own = getattr(axis, field)  # without one of its own: the side's
+        table[:, 0] = out[attr]
+        for side_index, side_axes in enumerate(names):
+            for k, axis in enumerate(side_axes.values(), start=1):
+                own = getattr(axis, attr)
                 table[side_index, k] = (
-                    side_values[side_index] if own is None else schedule(own, s.start, s.days)
+                    out[attr][side_index] if own is None else schedule(own, s.start, s.days)
                 )
-        tables[field] = table
-    return {
-        "axis_of": axis_of.reshape(2, -1),
-        "axis_tempo": tables["tempo"],
-        "axis_fire": tables["fire_intensity"],
-        "axis_names": names,
-    }
+        out[field] = table
+    return out
+
+
+def with_schedules(world: World, s: Scenario) -> World:
+    """`world` running the schedules of `s`, a scenario that differs from the one `world` was
+    compiled from only in fields that are `per_replicate` (cheap: nothing else is rebuilt)."""
+    return replace(world, **schedules(s))
+
+
+def same_but_schedules(a: World, b: World) -> bool:
+    """Whether two worlds differ at most in their PER_REPLICATE fields (may share a batch)."""
+    for f in fields_of(World):
+        if f.name in PER_REPLICATE:
+            continue
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if x is not y and not (np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y):
+            return False
+    return True
 
 
 def map_days(s: Scenario) -> np.ndarray:
