@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sim.analysis import study as analysis
 from sim.experiment import design as designs
 from sim.experiment import execute
+from sim.model import batch
 from sim.model.world import schedule
 from sim.scenario.load import ScenarioError, load
 from sim.scenario.schema import Step
@@ -46,6 +47,33 @@ def study_file(tmp_path, sweep: dict, name: str = "study.yaml"):
 
 
 # ---- designs -------------------------------------------------------------------------------
+
+
+def test_points_that_differ_in_schedules_share_batches_and_keep_their_own_runs(tmp_path):
+    # A sweep of schedules packs blocks of several points into one task (one batch); each
+    # point's runs are those of its own scenario run alone.
+    sweep = {
+        "design": "grid",
+        "replicates": 3,
+        "parameters": {
+            "sides.attacker.tempo": [0.2, 0.5, 0.8],
+            "sides.defender.intelligence@2025-01-05": [0.1, 0.9],
+        },
+    }
+    study = execute.plan(load(study_file(tmp_path, sweep)))
+    assert study.together
+    missing = {p: [0, 1, 2] for p in range(study.design.points)}
+    packed = execute.tasks(missing, 250, study.together)
+    assert len(packed) == 1 and len(packed[0]) == 6
+    assert len(execute.tasks(missing, 250, False)) == 6
+    assert [len(t) for t in execute.tasks(missing, 7, True)] == [2, 2, 2]
+    store = execute.run_study(study, tmp_path / "out", progress=False, workers=1).store
+    for p in range(study.design.points):
+        alone = designs.point_loaded(study.loaded, study.design, p)
+        expected = batch.run(execute.compile_checked(alone), [0, 1, 2]).series["territory"]
+        assert np.array_equal(store.territory(p), expected), p
+    kursk = load(ROOT / "scenarios/studies/kursk_tempo_intel_reinforcement.yaml")
+    assert not execute.plan(kursk).together  # a reinforcement's date: a batch per point
 
 
 def test_grid_is_the_full_factorial_of_the_shipped_studies():

@@ -1,5 +1,9 @@
 """Run a study: tasks of (design point, block of replicates) through one executor.
 
+When the points of a design differ only in schedules (a calibration's parameter sets), a task
+packs blocks of several points into one batch (batch.run_each), so that many points of few
+replicates each cost what their runs cost.
+
 The executor is anything with the `concurrent.futures.Executor` interface: in-process for one
 worker, a process pool for local workers, or a Dask cluster's executor. The driver keeps a
 bounded number of tasks in flight and hands each finished one to the store as it completes,
@@ -32,7 +36,7 @@ from sim.experiment import design as designs
 from sim.experiment.store import BITS, Label, ResultsDir, StoreError, versions
 from sim.model import batch, kernels, reference
 from sim.model.result import RunResult
-from sim.model.world import World, compile_world
+from sim.model.world import World, compile_world, per_replicate, with_schedules
 from sim.scenario.load import FieldError, Loaded, ScenarioError, Source, validate
 from sim.scenario.schema import Scenario
 
@@ -59,10 +63,14 @@ def compile_checked(loaded: Loaded) -> World:
         raise loaded.source.error(exc.path, str(exc)) from None
 
 
+Task = list[tuple[int, range]]  # blocks of replicates of design points, run as one batch
+
+
 @dataclass(frozen=True)
 class Study:
     """Everything a run needs: the design, checked, and each point's world, compiled when
-    first asked for (a study of many points compiles each as its runs start)."""
+    first asked for (a study of many points compiles each as its runs start; when its points
+    differ only in schedules, the first world compiled lends the others all but those)."""
 
     loaded: Loaded
     design: designs.Design
@@ -74,11 +82,21 @@ class Study:
     def name(self) -> str:
         return self.loaded.scenario.name
 
+    @property
+    def together(self) -> bool:
+        """Whether the points differ only in schedules (world.per_replicate): their runs may
+        then share a batch."""
+        d = self.design
+        return d.kind != "single" and all(per_replicate(a.path) for a in d.axes)
+
     def world(self, point: int) -> World:
         if point not in self._worlds:
-            self._worlds[point] = compile_checked(
-                designs.point_loaded(self.loaded, self.design, point)
-            )
+            loaded = designs.point_loaded(self.loaded, self.design, point)
+            if self.together and self._worlds:
+                base = next(iter(self._worlds.values()))
+                self._worlds[point] = with_schedules(base, loaded.scenario)
+            else:
+                self._worlds[point] = compile_checked(loaded)
         return self._worlds[point]
 
 
@@ -134,6 +152,19 @@ def blocks(missing: list[int], size: int) -> list[range]:
     return out
 
 
+def tasks(missing: dict[int, list[int]], size: int, together: bool) -> list[Task]:
+    """Each point's missing replicates in blocks of at most `size`; `together`, consecutive
+    blocks packed into tasks of at most `size` runs."""
+    out: list[Task] = []
+    for p, m in missing.items():
+        for b in blocks(m, size):
+            if together and out and sum(len(x) for _, x in out[-1]) + len(b) <= size:
+                out[-1].append((p, b))
+            else:
+                out.append([(p, b)])
+    return out
+
+
 def chunk_size(study: Study, engine: str, slots: int) -> int:
     """The default block: the engine's preferred size, smaller when a study has fewer points
     than workers so that every worker gets a share (never below MIN_CHUNK)."""
@@ -149,6 +180,15 @@ def simulate(
 ) -> RunResult:
     """The task body, the same on every executor; `tick` runs after each simulated day."""
     return ENGINES[engine](world, replicates, tick=tick)
+
+
+def simulate_each(
+    parts: list[tuple[World, list[int]]], engine: str, tick: Callable[[], None] | None = None
+) -> list[RunResult]:
+    """A task of several parts (worlds that differ only in schedules): one batch."""
+    if engine == "batch":
+        return batch.run_each(parts, tick=tick)
+    return [simulate(world, engine, reps, tick) for world, reps in parts]
 
 
 def warm_up(world: World, engine: str) -> None:
@@ -347,9 +387,9 @@ def run_study(
         store.add_engine(engine)
         most = default_workers() if workers is None else workers
         size = chunk or chunk_size(study, engine, cluster[1] if cluster else most)
-        todo = collections.deque((p, b) for p, m in missing.items() for b in blocks(m, size))
+        todo = collections.deque(tasks(missing, size, study.together))
         if cluster is None:
-            world = study.world(todo[0][0])
+            world = study.world(todo[0][0][0])
             if not kernels.on_disk(world):
                 say(f"compiling the engine (once, about {COMPILE_S} s)…")
             warm_up(world, engine)
@@ -362,29 +402,30 @@ def run_study(
             smoothing=0.1,
         ) as bar:
 
-            def keep(p: int, b: range, result: RunResult) -> None:
-                store.write_part(p, result, study.dates)
-                left[p] -= len(b)
-                if not left[p]:
-                    del left[p]
-                bar.update(len(b))
+            def keep(task: Task, results: list[RunResult]) -> None:
+                for (p, b), result in zip(task, results, strict=True):
+                    store.write_part(p, result, study.dates)
+                    left[p] -= len(b)
+                    if not left[p]:
+                        del left[p]
+                    bar.update(len(b))
                 if d.points > 1:
                     bar.set_postfix_str(f"points {d.points - len(left)}/{d.points}")
 
             if cluster is None:
                 with deferred_interrupt() as tick:
                     if workers is None and most > 1 and len(todo) > 1:
-                        p, b = todo.popleft()
+                        task = todo.popleft()
                         started = time.perf_counter()
-                        keep(p, b, simulate(study.world(p), engine, list(b), tick))
-                        per_run = (time.perf_counter() - started) / len(b)
-                        rest = per_run * sum(len(b) for _, b in todo)
+                        keep(task, simulate_each(parts(study, task), engine, tick))
+                        per_run = (time.perf_counter() - started) / runs(task)
+                        rest = per_run * sum(runs(t) for t in todo)
                         if rest < POOL_START_S * most / (most - 1):
                             most = 1
                     if most <= 1 or len(todo) <= 1:
                         while todo:
-                            p, b = todo.popleft()
-                            keep(p, b, simulate(study.world(p), engine, list(b), tick))
+                            task = todo.popleft()
+                            keep(task, simulate_each(parts(study, task), engine, tick))
                 if todo:
                     cluster = stack.enter_context(executor(most))
             if todo:
@@ -393,25 +434,32 @@ def run_study(
     return Outcome(store, ran)
 
 
+def parts(study: Study, task: Task) -> list[tuple[World, list[int]]]:
+    return [(study.world(p), list(b)) for p, b in task]
+
+
+def runs(task: Task) -> int:
+    return sum(len(b) for _, b in task)
+
+
 def _drain(
     pool: Executor,
     slots: int,
     todo: collections.deque,
     study: Study,
     engine: str,
-    keep: Callable[[int, range, RunResult], None],
+    keep: Callable[[Task, list[RunResult]], None],
 ) -> None:
     """Run the tasks on an executor, at most two per slot in flight, keeping results in the
     order of their points and replicates as they finish."""
-    running: dict[Future, tuple[int, range]] = {}
+    running: dict[Future, Task] = {}
     while todo or running:
         while len(running) < 2 * slots and todo:
-            p, b = todo.popleft()
-            running[pool.submit(simulate, study.world(p), engine, list(b))] = (p, b)
+            task = todo.popleft()
+            running[pool.submit(simulate_each, parts(study, task), engine)] = task
         done, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in sorted(done, key=lambda f: (running[f][0], running[f][1].start)):
-            p, b = running.pop(future)
-            keep(p, b, future.result())
+        for future in sorted(done, key=lambda f: (running[f][0][0], running[f][0][1].start)):
+            keep(running.pop(future), future.result())
 
 
 @dataclass(frozen=True)
