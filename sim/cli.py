@@ -197,6 +197,13 @@ def schema() -> None:
     "work is small, all cores when starting them pays.",
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://host:8786.")
+@click.option(
+    "--posterior",
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Draw each run's parameters from a calibration's posterior (its folder, or a "
+    "posterior.csv): the bands then carry parameter uncertainty as well as chance.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the design and an estimate; run nothing.")
 @click.option("--fresh", is_flag=True, help="Discard this scenario's earlier results first.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -212,6 +219,7 @@ def run(
     chunk: int | None,
     workers: int | None,
     scheduler: str | None,
+    posterior: Path | None,
     dry_run: bool,
     fresh: bool,
     quiet: bool,
@@ -219,6 +227,7 @@ def run(
 ) -> None:
     """Run a scenario's (or a study's) Monte Carlo replicates into a results folder."""
     from sim.experiment import execute
+    from sim.experiment.posterior import with_posterior
     from sim.experiment.store import Label
     from sim.scenario import shipped
     from sim.scenario.load import load
@@ -232,6 +241,9 @@ def run(
     if extra:
         loaded = load(scenario, [*sets, *extra])
     overrides = (*sets, *[f"seed={seed}"] * (seed is not None))  # what makes another run
+    if posterior is not None:
+        loaded = with_posterior(loaded, posterior)
+        overrides = (*overrides, f"posterior={posterior.name}")
     study = execute.plan(loaded, Label(loaded.scenario.name, overrides, label or ""))
     if chunk is not None:
         _check_task_memory(study, chunk, workers or execute.default_workers())
@@ -313,6 +325,8 @@ def _finish(store, study) -> None:
         f"\n{study.label.text}: salient {world.territory0:,.0f} km² on {s.start}, "
         f"{plural(d.points, 'point')} × {plural(d.replicates, 'run')} ({engines} engine)"
     )
+    if study.draws is not None:
+        click.echo(f"  {study.draws.note}")
     if d.points == 1:
         rows = key_table_rows(figures)
         width = max(len(a) for a, _ in rows)
@@ -543,10 +557,14 @@ def replay(
     study = execute.plan(loaded)
     if point >= study.design.points:
         raise StoreError(f"{scenario}: no design point {point} (it has {study.design.points})")
-    world = study.world(point)
+    world = study.world(point, replicate)  # on a posterior, the set this run drew
     result = batch.run(world, [replicate], trace=True)
     scenario = design.point_loaded(loaded, study.design, point).scenario
     inputs = design.describe_point(study.design, point)
+    if study.draws is not None:
+        j = study.draws.set_of(replicate)
+        drawn = ", ".join(f"{k}={v:.4g}" for k, v in study.draws.values(j).items())
+        inputs = "; ".join(filter(None, (inputs, f"posterior set {j}: {drawn}")))
     write_page(output, replay_page(world, scenario, result, replicate, inputs))
     click.echo(f"replay: {output}")
 

@@ -104,7 +104,7 @@ def test_a_large_grid_is_checked_one_scenario_per_level_with_the_map_built_once(
 def test_a_swept_map_is_built_for_each_of_its_levels(tmp_path):
     path = study(tmp_path, {"parameters": {"map.generate.seed": [1, 2]}})
     worlds = execute.plan(load(path))._worlds
-    assert (worlds[0].terrain != worlds[1].terrain).any()
+    assert (worlds[0, None].terrain != worlds[1, None].terrain).any()
 
 
 def test_a_from_date_of_a_run_that_ends_past_the_calendar_is_refused(tmp_path):

@@ -161,6 +161,7 @@ def calibrate(
     waves = _write_waves(folder, frames)
     posterior = frame[[a.name for a in axes]].assign(weight=w)
     posterior.to_parquet(folder / "posterior.parquet", index=False)
+    posterior.to_csv(folder / "posterior.csv", index=False)  # what `sim run --posterior` reads
     fan = _fan(runs, w, dates)
     fan.to_parquet(folder / "predictive.parquet", index=False)
     diagnostics = {

@@ -9,7 +9,6 @@ error names the sweep entry (file and line) that caused it.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
@@ -142,9 +141,11 @@ def _axis(
     spec: Any,
     others: list[Axis],
     where: tuple[str, ...] = ("sweep", "parameters"),
+    ranged: bool | None = None,
 ) -> Axis:
     """One swept (or calibrated, `where`) parameter, checked against the scenario and the
-    design, its levels (or range) read as the field they set."""
+    design, its levels (or range: `ranged`, by default for a calibration or a sampled
+    design) read as the field they set."""
     s, src = loaded.scenario, loaded.source
     where = (*where, name)
     spec = spec if isinstance(spec, Parameter) else Parameter(values=spec)
@@ -161,7 +162,8 @@ def _axis(
             raise src.error(where, "'from' applies to a schedule (tempo, intelligence, …)")
         if not s.start <= spec.from_ <= s.end:
             raise src.error(where, f"'from' must fall within the run, {s.start} to {s.end}")
-    ranged = s.sweep is None or s.sweep.design in ("lhs", "sobol")  # a calibration: ranges
+    if ranged is None:  # a calibration, or a sampled design: ranges
+        ranged = s.sweep is None or s.sweep.design in ("lhs", "sobol")
     if ranged != (spec.range is not None):
         need = "range: [low, high]" if ranged else "a list of values"
         raise src.error(where, f"{DESIGN_NAMES[s.sweep.design]} design needs {need}")
@@ -268,6 +270,17 @@ def calibrated(loaded: Loaded) -> list[Axis]:
     return out
 
 
+def posterior_axes(loaded: Loaded, others: list[Axis]) -> list[Axis]:
+    """The parameters of a scenario's posterior, checked like a sweep's (and against the
+    sweep's, `others`: one field cannot be set by both)."""
+    data, out = data_of(loaded), []
+    posterior = loaded.scenario.posterior
+    for i, name in enumerate(posterior.parameters):
+        spec = Parameter(values=[posterior.sets[0][i]])  # the field's kind is what is checked
+        out.append(_axis(loaded, data, name, spec, [*others, *out], ("posterior",), False))
+    return out
+
+
 def scaled(axes: list[Axis], unit: np.ndarray) -> pd.DataFrame:
     """A design table from points of the unit cube, one column per axis."""
     table = pd.DataFrame({"point": np.arange(len(unit))})
@@ -301,7 +314,8 @@ def point_loaded(loaded: Loaded, design: Design, point: int) -> Loaded:
     """The complete scenario of one design point (no sweep, the design's replicates)."""
     if design.kind == "single":
         return loaded
-    return _with_values(loaded, design, design.values(point), f"design point {point}")
+    values, what = design.values(point), f"design point {point}"
+    return with_values(loaded, design.axes, values, what, sweep=None, replicates=design.replicates)
 
 
 def checkpoints(loaded: Loaded, design: Design) -> Iterator[tuple[int | None, Loaded]]:
@@ -323,23 +337,36 @@ def checkpoints(loaded: Loaded, design: Design) -> Iterator[tuple[int | None, Lo
         return
     for end in ("low", "high"):
         values = {a.name: getattr(a, end) for a in design.axes}
-        yield None, _with_values(loaded, design, values, f"every parameter at its {end} end")
+        what = f"every parameter at its {end} end"
+        yield (
+            None,
+            with_values(
+                loaded, design.axes, values, what, sweep=None, replicates=design.replicates
+            ),
+        )
 
 
-def _with_values(loaded: Loaded, design: Design, values: dict[str, Any], what: str) -> Loaded:
-    """The scenario with each swept parameter set to its value in `values`."""
-    data = copy.deepcopy(data_of(loaded))
-    data.pop("sweep")
-    data["replicates"] = design.replicates
+def with_values(
+    loaded: Loaded,
+    axes: list[Axis],
+    values: dict[str, Any],
+    what: str,
+    where: tuple[str, ...] = ("sweep", "parameters"),
+    **fields: Any,
+) -> Loaded:
+    """The scenario with each parameter of `axes` set to its value in `values` (and top-level
+    `fields` replaced); an error names the entry of `where` that set the field."""
+    data = data_of(loaded)  # a fresh copy
+    data.update(fields)
     src = replace(loaded.source, swept={})
-    for a in design.axes:
+    for a in axes:
         *head, last = a.path
         node = _at(data, tuple(head))
         value = values[a.name]
         if a.step is not None:
             value = with_step(node[last], loaded.scenario.start, a.step, value)
         node[last] = value
-        src.swept[a.path] = ("sweep", "parameters", a.name)
+        src.swept[a.path] = (*where, a.name)
     try:
         return validate(data, src, like=loaded)
     except ScenarioError as exc:

@@ -33,10 +33,17 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.experiment import design as designs
+from sim.experiment import posterior
 from sim.experiment.store import BITS, Label, ResultsDir, StoreError, versions
 from sim.model import batch, kernels, reference
 from sim.model.result import RunResult
-from sim.model.world import World, compile_world, per_replicate, with_schedules
+from sim.model.world import (
+    World,
+    compile_world,
+    per_replicate,
+    same_but_schedules,
+    with_schedules,
+)
 from sim.scenario.load import FieldError, Loaded, ScenarioError, Source, validate
 from sim.scenario.schema import Scenario
 
@@ -76,7 +83,8 @@ class Study:
     design: designs.Design
     dates: pd.DatetimeIndex
     label: Label
-    _worlds: dict[int, World] = field(default_factory=dict, repr=False)
+    draws: posterior.Draws | None = None  # each run's parameters drawn from a posterior
+    _worlds: dict[tuple[int, int | None], World] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -89,15 +97,29 @@ class Study:
         d = self.design
         return d.kind != "single" and all(per_replicate(a.path) for a in d.axes)
 
-    def world(self, point: int) -> World:
-        if point not in self._worlds:
-            loaded = designs.point_loaded(self.loaded, self.design, point)
-            if self.together and self._worlds:
-                base = next(iter(self._worlds.values()))
-                self._worlds[point] = with_schedules(base, loaded.scenario)
-            else:
-                self._worlds[point] = compile_checked(loaded)
-        return self._worlds[point]
+    def world(self, point: int, replicate: int | None = None) -> World:
+        """A point's world; with a posterior, the world replicate `replicate` runs on (its
+        drawn set's; None: the scenario's own values)."""
+        j = None if self.draws is None or replicate is None else self.draws.set_of(replicate)
+        if (point, j) in self._worlds:
+            return self._worlds[point, j]
+        loaded = designs.point_loaded(self.loaded, self.design, point)
+        if j is not None:
+            base, loaded = self.world(point), self.draws.scenario(loaded, j)
+            world = with_schedules(base, loaded.scenario) if self.draws.together else None
+        elif self.together and self._worlds:
+            world = with_schedules(next(iter(self._worlds.values())), loaded.scenario)
+        else:
+            world = None
+        self._worlds[point, j] = world or compile_checked(loaded)
+        return self._worlds[point, j]
+
+    def parts(self, point: int, block: range) -> list[tuple[World, list[int]]]:
+        """What a block of a point's replicates runs on: one world, or on a posterior one
+        part per replicate."""
+        if self.draws is None:
+            return [(self.world(point), list(block))]
+        return [(self.world(point, k), [k]) for k in block]
 
 
 def plan(loaded: Loaded, label: Label | None = None) -> Study:
@@ -107,11 +129,11 @@ def plan(loaded: Loaded, label: Label | None = None) -> Study:
     design = designs.build(loaded)
     s = loaded.scenario
     dates = pd.date_range(s.start, periods=s.days, freq="D")
-    study = Study(loaded, design, dates, label or Label(s.name))
+    study = Study(loaded, design, dates, label or Label(s.name), posterior.draws(loaded, design))
     for point, checked in designs.checkpoints(loaded, design):
         world = compile_checked(checked)
         if point is not None:
-            study._worlds[point] = world
+            study._worlds[point, None] = world
     return study
 
 
@@ -185,10 +207,17 @@ def simulate(
 def simulate_each(
     parts: list[tuple[World, list[int]]], engine: str, tick: Callable[[], None] | None = None
 ) -> list[RunResult]:
-    """A task of several parts (worlds that differ only in schedules): one batch."""
-    if engine == "batch":
-        return batch.run_each(parts, tick=tick)
-    return [simulate(world, engine, reps, tick) for world, reps in parts]
+    """A task of several parts: as few batches as the parts allow (consecutive parts whose
+    worlds differ only in schedules share one)."""
+    if engine != "batch":
+        return [simulate(world, engine, reps, tick) for world, reps in parts]
+    groups: list[list[tuple[World, list[int]]]] = []
+    for part in parts:
+        if groups and same_but_schedules(groups[-1][0][0], part[0]):
+            groups[-1].append(part)
+        else:
+            groups.append([part])
+    return [result for g in groups for result in batch.run_each(g, tick=tick)]
 
 
 def warm_up(world: World, engine: str) -> None:
@@ -403,7 +432,11 @@ def run_study(
         ) as bar:
 
             def keep(task: Task, results: list[RunResult]) -> None:
-                for (p, b), result in zip(task, results, strict=True):
+                at = 0
+                for p, b in task:
+                    n = len(study.parts(p, b))
+                    result = RunResult.joined(results[at : at + n])
+                    at += n
                     store.write_part(p, result, study.dates)
                     left[p] -= len(b)
                     if not left[p]:
@@ -435,7 +468,7 @@ def run_study(
 
 
 def parts(study: Study, task: Task) -> list[tuple[World, list[int]]]:
-    return [(study.world(p), list(b)) for p, b in task]
+    return [part for p, b in task for part in study.parts(p, b)]
 
 
 def runs(task: Task) -> int:

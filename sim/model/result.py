@@ -32,3 +32,25 @@ class RunResult:
     def event_list(self, replicate: int) -> list[tuple[int, str, int]]:
         rows = self.events[self.events[:, 0] == replicate]
         return [(int(d), EVENT_KINDS[k], int(i)) for _, d, k, i in rows]
+
+    @staticmethod
+    def joined(results: list[RunResult]) -> RunResult:
+        """Results of consecutive blocks of replicates as one (held maps summed; states only
+        if every block traced them)."""
+        if len(results) == 1:
+            return results[0]
+        first = results[0]
+        states = None
+        if all(r.states is not None for r in results):
+            states = [
+                {k: np.concatenate([r.states[d][k] for r in results]) for k in day}
+                for d, day in enumerate(first.states)
+            ]
+        return RunResult(
+            np.concatenate([r.replicates for r in results]),
+            {k: np.concatenate([r.series[k] for r in results]) for k in first.series},
+            np.concatenate([r.events for r in results]),
+            states,
+            None if first.held_maps is None else sum(r.held_maps for r in results),
+            first.map_days,
+        )

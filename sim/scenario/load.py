@@ -449,6 +449,7 @@ def _keys(data: Any, parts: FieldPath) -> FieldPath:
     return tuple(out)
 
 
+FILED = ("map", "observed_maps", "posterior")  # sections that name files the loader reads
 FILE_SET = "a file is read with the scenario: name it in the scenario file (or a study's), not here"
 
 
@@ -465,7 +466,7 @@ def apply_override(data: dict, path: FieldPath, value: Any, text: str) -> FieldP
     node: Any = data
     created: FieldPath = path
     where = _set_shown(text)
-    if path[0] in ("map", "observed_maps") and ("file" in path or _names_a_file(value)):
+    if path[0] in FILED and ("file" in path or _names_a_file(value)):
         raise ScenarioError(where, None, _dotted(path), FILE_SET)  # read before any override
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list) and isinstance(part, int):
@@ -722,7 +723,39 @@ def _read(path: Path, src: Source, text: str) -> Any:
     data = parse_yaml(text, src)
     if isinstance(data, dict):
         _layer_files(data, path.parent, src)
+        posterior = data.get("posterior")
+        if isinstance(posterior, dict) and "file" in posterior and "sets" not in posterior:
+            where = ("posterior", "file")
+            text = _beside(posterior["file"], path.parent, src, where)
+            try:
+                posterior.update(posterior_table(text, shown(posterior["file"])))
+            except ValueError as exc:
+                raise src.error(where, str(exc)) from None
     return data
+
+
+def posterior_table(text: str, name: str) -> dict[str, list]:
+    """A posterior's CSV (a column per parameter, and `weight`) as the `posterior:` fields;
+    ValueError names the row that is wrong."""
+    try:
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    except csv.Error as exc:
+        raise ValueError(f"{name}: not CSV a posterior can use ({exc})") from None
+    if not rows or "weight" not in rows[0] or len(rows[0]) < 2:
+        raise ValueError(f"{name}: expected a column per parameter and a weight column")
+    header = rows[0]
+    at = header.index("weight")
+    sets, weights = [], []
+    for i, row in enumerate(rows[1:], start=2):
+        try:
+            values = [float(v) for v in row]
+        except ValueError:
+            raise ValueError(f"{name} row {i}: expected numbers") from None
+        if len(values) != len(header) or not all(math.isfinite(v) for v in values):
+            raise ValueError(f"{name} row {i}: expected {len(header)} finite numbers")
+        weights.append(values.pop(at))
+        sets.append(values)
+    return {"parameters": header[:at] + header[at + 1 :], "sets": sets, "weights": weights}
 
 
 def _with_base(data: dict, path: Path, src: Source) -> dict:

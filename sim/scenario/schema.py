@@ -9,6 +9,7 @@ stable paths used by docs, sweeps and sliders alike: ``sides.<side>.tempo``,
 from __future__ import annotations
 
 import datetime as dt
+import math
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -643,6 +644,37 @@ class Calibrate(Strict):
     cutoff: float = Field(3.0, gt=0, description="Implausibility above which a set is ruled out.")
 
 
+class Posterior(Strict):
+    """Parameter sets the runs draw from, one set per run, by weight: a calibration's
+    posterior (docs/calibration.md), so that the bands carry parameter uncertainty as well as
+    chance. `{file: NAME.csv}` beside the scenario — a column per parameter, named as in
+    `calibrate:` (path@date for a schedule's step), and `weight` — read by the loader."""
+
+    file: str | None = Field(None, description="A CSV file beside the scenario.")
+    parameters: list[str] = Field(
+        default_factory=list, description="Parameter names (filled in from `file`)."
+    )
+    sets: list[list[float]] = Field(
+        default_factory=list,
+        description="Each set's values in the order of `parameters` (filled in from `file`).",
+    )
+    weights: list[float] = Field(
+        default_factory=list, description="Each set's weight (filled in from `file`)."
+    )
+
+    @model_validator(mode="after")
+    def _given(self) -> Posterior:
+        if not self.sets:
+            raise ValueError("expected {file: NAME.csv} naming a posterior beside the scenario")
+        if len(self.weights) != len(self.sets):
+            raise ValueError("one weight per set")
+        if any(len(s) != len(self.parameters) for s in self.sets):
+            raise ValueError("every set needs one value per parameter")
+        if not all(math.isfinite(w) and w >= 0 for w in self.weights) or not sum(self.weights):
+            raise ValueError("weights must be finite, ≥ 0, and not all 0")
+        return self
+
+
 class Scenario(Strict):
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
@@ -668,6 +700,9 @@ class Scenario(Strict):
     sweep: Sweep | None = Field(None, description="Design of a Monte Carlo study (optional).")
     calibrate: Calibrate | None = Field(
         None, description="How `sim calibrate` fits the scenario (optional)."
+    )
+    posterior: Posterior | None = Field(
+        None, description="Parameter sets each run draws its own from (a calibration's)."
     )
 
     @field_validator("days")

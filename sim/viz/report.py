@@ -175,6 +175,9 @@ def build(store: ResultsDir, study: Study, summary: Summary) -> KeyFigures:
         "salient at start": f"{world.territory0:,.0f} km²",
         "version": __version__,
     }
+    if study.draws is not None:
+        names = ", ".join(a.name for a in study.draws.axes)
+        meta["parameters"] = f"{study.draws.note} ({names})"
     dates, held, runs = store.held_maps(0)
     scores = summary.spatial[summary.spatial["point"] == 0] if len(summary.spatial) else None
     maps = spatial.blocks(world, scenario, dates, held, runs, scores) if len(dates) else []
