@@ -26,6 +26,24 @@ CLASSROOM = ROOT / "scenarios" / "classroom_small.yaml"
 START = dt.date(2025, 1, 1)
 
 
+def test_chance_variance_at_a_set_is_the_mean_over_its_nearest_sets():
+    rng = np.random.default_rng(3)
+    t = matching.Targets(np.array([0, 9]), [], np.array([10.0, 20.0]), np.array([1.0, 1.0]))
+    runs = rng.normal(15, 3, size=(6, 4, 2))
+    where = np.array([[0.0], [0.01], [0.02], [0.9], [0.91], [0.92]])  # two clusters of 3
+    var = runs.var(axis=1, ddof=1)
+    local = matching.local_mean(var, where, k=3)
+    assert local[:3] == pytest.approx(np.tile(var[:3].mean(0), (3, 1)))
+    assert local[3:] == pytest.approx(np.tile(var[3:].mean(0), (3, 1)))
+    assert matching.local_mean(var, where, k=1) == pytest.approx(var)  # itself alone
+    alone = matching.implausibility(runs, t, 2.0, 10.0)
+    pooled = matching.implausibility(runs, t, 2.0, 10.0, where)  # 6 sets: all pooled
+    assert not np.allclose(alone[1], pooled[1])
+    sd = np.sqrt(var.mean(0))
+    z = (t.z - runs.mean(1)) / np.sqrt(t.var + 4.0 + sd**2 * (1 + 1 / 4))
+    assert pooled[0] == pytest.approx(np.abs(z).max(1))
+
+
 def test_sources_of_one_date_are_averaged_and_their_error_adds_spread_and_intervals():
     s = load(CLASSROOM).scenario.model_copy(
         update={

@@ -48,8 +48,15 @@ def targets(s: Scenario, until: dt.date) -> Targets:
     return Targets(days, dates, z.to_numpy(float), var.to_numpy(float))
 
 
+NEIGHBOURS = 10  # sets whose runs give chance's variance at a set (40 runs at 4 per set)
+
+
 def implausibility(
-    runs: np.ndarray, t: Targets, discrepancy: float, correlation_days: float
+    runs: np.ndarray,
+    t: Targets,
+    discrepancy: float,
+    correlation_days: float,
+    where: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per parameter set, the largest implausibility over the dates and the log-likelihood.
 
@@ -63,18 +70,24 @@ def implausibility(
     span too few directions, and a likelihood from them alone is sure of the rest). What the
     model misses on one date it misses the week after too: the discrepancy is correlated as
     exp(−|Δt| / correlation_days) (Kennedy and O'Hagan 2001). Close dates therefore do not
-    count as independent evidence."""
+    count as independent evidence.
+
+    Given `where` (sets × parameters, the sets in the prior's unit cube), chance's variance
+    at a set is the mean of the variances of its NEIGHBOURS nearest sets (itself included):
+    a variance from a set's 4 runs alone is so uncertain that the sets whose runs happened to
+    agree would look sure of their fit, and a sampler would stick on them."""
     n = runs.shape[1]
     mean = runs.mean(axis=1)
     centred = runs - mean[:, None, :]
     sd = centred.std(axis=1, ddof=1)
+    spread = sd if where is None else np.sqrt(local_mean(sd**2, where))
     scaled = np.divide(centred, sd[:, None], out=np.zeros_like(centred), where=sd[:, None] > 0)
     pooled = np.einsum("srd,sre->de", scaled, scaled)
     norm = np.sqrt(np.diagonal(pooled))
     corr = np.divide(pooled, np.outer(norm, norm), out=np.zeros_like(pooled),
                      where=np.outer(norm, norm) > 0)  # fmt: skip
     np.fill_diagonal(corr, 1.0)
-    chance = sd[:, :, None] * corr[None] * sd[:, None, :] * (1 + 1 / n)
+    chance = spread[:, :, None] * corr[None] * spread[:, None, :] * (1 + 1 / n)
     lag = np.abs(t.days[:, None] - t.days[None, :])
     fixed = np.diag(t.var) + discrepancy**2 * np.exp(-lag / correlation_days)
     cov = chance + fixed[None] + 1e-6 * np.eye(len(t.days))[None]
@@ -85,6 +98,15 @@ def implausibility(
     logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     loglik = -0.5 * ((white**2).sum(axis=1) + logdet + len(t.days) * np.log(2 * np.pi))
     return worst, loglik
+
+
+def local_mean(values: np.ndarray, where: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
+    """Each row of `values` averaged with the rows of the k − 1 sets nearest it in `where`."""
+    from scipy.spatial import KDTree
+
+    k = min(k, len(where))
+    _, near = KDTree(where).query(where, k=k)
+    return values[np.reshape(near, (len(where), k))].mean(axis=1)
 
 
 def weights(loglik: np.ndarray) -> np.ndarray:

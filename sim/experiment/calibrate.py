@@ -105,7 +105,7 @@ def calibrate(
     def wave(k: int, unit: np.ndarray, what: str) -> tuple[pd.DataFrame, np.ndarray]:
         """Run one wave's sets; their frame (values, implausibility, log-likelihood) and runs."""
         design = designs.Design("lhs", axes, designs.scaled(axes, unit), c.replicates, s.seed)
-        say(f"wave {k} of {total} ({what}): {design.points} parameter sets × {c.replicates} runs")
+        say(f"wave {k} of at most {total} ({what}): {design.points} sets × {c.replicates} runs")
         study = execute.Study(run, design, dates, Label(s.name, (f"wave {k}",)))
         outcome = execute.run_study(
             study, folder / f"wave-{k}", engine, None, False, workers, scheduler, progress, say
@@ -114,7 +114,7 @@ def calibrate(
         wide = series.pivot_table(index=["point", "replicate"], columns="day", values="territory")
         runs = wide.to_numpy(float).reshape(design.points, c.replicates, -1)
         worst, loglik = matching.implausibility(runs[:, :, t.days], t, c.discrepancy,
-                                                c.correlation_days)  # fmt: skip
+                                                c.correlation_days, unit)  # fmt: skip
         frame = design.table.assign(
             wave=k, kind=what, implausibility=worst, loglik=loglik, kept=worst <= c.cutoff
         )
@@ -153,10 +153,12 @@ def calibrate(
         loglik = np.where(moved, frame["loglik"].to_numpy(), loglik)
         runs = np.where(moved[:, None, None], tried, runs)
         say(f"wave {k}: temperature {beta:.3g}, {moved.mean():.0%} of the moves taken")
+        if beta >= 1:  # the posterior: the generations left are not needed
+            break
     w = matching.weights(np.zeros(len(unit))) if c.generations else matching.weights(loglik)
     if c.generations and beta < 1:
         say(f"the last wave reached temperature {beta:.3g}, not 1: its sample is wider than "
-            "the posterior; raise calibrate.generations")  # fmt: skip
+            "the posterior; allow more calibrate.generations")  # fmt: skip
     frame = designs.scaled(axes, unit)
     waves = _write_waves(folder, frames)
     posterior = frame[[a.name for a in axes]].assign(weight=w)

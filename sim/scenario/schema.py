@@ -635,7 +635,11 @@ class Calibrate(Strict):
     )
     waves: int = Field(3, ge=1, le=20, description="Waves of history matching.")
     generations: int = Field(
-        2, ge=0, le=20, description="Generations of sequential Monte Carlo after the waves."
+        2,
+        ge=0,
+        le=50,
+        description="Generations of sequential Monte Carlo after the waves, at most: they stop "
+        "once the temperature reaches 1 (the posterior).",
     )
     points: int = Field(200, ge=10, le=MAX_POINTS, description="Parameter sets per wave.")
     replicates: int = Field(
