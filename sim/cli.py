@@ -447,6 +447,60 @@ def calibrate(
         click.echo(f"  {a.name}: {q[1]:.4g} (90 %: {q[0]:.4g}–{q[2]:.4g})")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="A date to forecast from (repeat it): calibrate on the observations up to it, "
+    "score the forecast on those after it.",
+)
+@results_root("Folder that receives <name>-backtest/.")
+@click.option(
+    "--workers", type=click.IntRange(1, 1024), help="Local worker processes (default: choose)."
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://host:8786.")
+@click.option("--fresh", is_flag=True, help="Discard this scenario's earlier backtest first.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@overrides
+@bad_input_exits
+def backtest(
+    scenario: Path,
+    origins: tuple,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    fresh: bool,
+    quiet: bool,
+    sets: tuple[str, ...],
+) -> None:
+    """Calibrate on the observations up to each --origin, forecast past it on that posterior
+    and score the forecasts by horizon (docs/calibration.md). Stopped, it resumes."""
+    from sim.experiment import backtest as backtesting
+    from sim.scenario import shipped
+    from sim.scenario.load import load
+    from sim.viz import backtest as page
+
+    loaded = load(shipped.find(scenario), sets)
+    dates = sorted({o.date() for o in origins})
+    backtesting.check(loaded, dates)  # bad input: one line before anything runs
+    try:
+        result = backtesting.backtest(
+            loaded, dates, out, workers=workers, scheduler=scheduler, fresh=fresh,
+            progress=not quiet, say=lambda text: click.echo(text, err=True),
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        again = _command_line(drop=("--fresh",))
+        interrupted(f"interrupted: finished origins and runs are kept; to resume, run: {again}")
+    html = result.folder / "backtest.html"
+    html.write_text(page.render(result, loaded.scenario), encoding="utf-8")
+    click.echo(result.scores.to_string(index=False, float_format="{:.3g}".format))
+    click.echo(f"{html}")
+
+
 def _weighted(values, weights) -> list[float]:
     import numpy as np
 

@@ -68,6 +68,9 @@ def test_points_that_differ_in_schedules_share_batches_and_keep_their_own_runs(t
     assert len(execute.tasks(missing, 250, False)) == 6
     assert [len(t) for t in execute.tasks(missing, 7, True)] == [2, 2, 2]
     store = execute.run_study(study, tmp_path / "out", progress=False, workers=1).store
+    names = [p.name for p in (store.path / "series").glob("part-*.parquet")]
+    assert names == ["part-p00000-00005-r0000000-0000002.parquet"]  # one batch, one part
+    assert store.coverage() == {p: {0, 1, 2} for p in range(6)}
     for p in range(study.design.points):
         alone = designs.point_loaded(study.loaded, study.design, p)
         expected = batch.run(execute.compile_checked(alone), [0, 1, 2]).series["territory"]

@@ -432,12 +432,13 @@ def run_study(
         ) as bar:
 
             def keep(task: Task, results: list[RunResult]) -> None:
-                at = 0
+                at, joined = 0, []
                 for p, b in task:
                     n = len(study.parts(p, b))
-                    result = RunResult.joined(results[at : at + n])
+                    joined.append((p, RunResult.joined(results[at : at + n])))
                     at += n
-                    store.write_part(p, result, study.dates)
+                store.write_parts(joined, study.dates)
+                for p, b in task:
                     left[p] -= len(b)
                     if not left[p]:
                         del left[p]

@@ -26,7 +26,18 @@ import pandas as pd
 
 from sim.model.result import EVENT_KINDS, SERIES, RunResult
 
-_PART = re.compile(r"part-p(?P<point>\d+)-r(?P<first>\d+)-(?P<last>\d+)\.parquet")
+# a part holds replicates first..last of design point `point` (or of each of points
+# point..upto: the blocks of one task that ran as one batch)
+_PART = re.compile(
+    r"part-p(?P<point>\d+)(?:-(?P<upto>\d+))?-r(?P<first>\d+)-(?P<last>\d+)\.parquet"
+)
+
+
+def _points(match: re.Match) -> range:
+    first = int(match["point"])
+    return range(first, int(match["upto"] or first) + 1)
+
+
 PACKAGES = (
     "salient", "numpy", "numba", "scipy", "mesa", "pandas", "pyarrow", "pydantic", "plotly",
 )  # fmt: skip
@@ -254,8 +265,9 @@ class ResultsDir:
         self.write_manifest(manifest)
 
     @staticmethod
-    def part_name(point: int, first: int, last: int) -> str:
-        return f"part-p{point:05d}-r{first:07d}-{last:07d}.parquet"
+    def part_name(point: int, first: int, last: int, upto: int | None = None) -> str:
+        span = f"{point:05d}" + (f"-{upto:05d}" if upto is not None and upto != point else "")
+        return f"part-p{span}-r{first:07d}-{last:07d}.parquet"
 
     def done(self) -> set[str]:
         """Names of the parts already on disk (both series and events written)."""
@@ -272,7 +284,8 @@ class ResultsDir:
             match = _PART.fullmatch(name)
             if match:
                 first, last = int(match["first"]), int(match["last"])
-                out.setdefault(int(match["point"]), set()).update(range(first, last + 1))
+                for point in _points(match):
+                    out.setdefault(point, set()).update(range(first, last + 1))
         return out
 
     def covered(self, point: int) -> set[int]:
@@ -286,7 +299,8 @@ class ResultsDir:
             for n in sorted(self.done()):
                 match = _PART.fullmatch(n)
                 if match:
-                    self._by_point.setdefault(int(match["point"]), []).append(n)
+                    for p in _points(match):
+                        self._by_point.setdefault(p, []).append(n)
         return [self.path / sub / n for n in self._by_point.get(point, [])]
 
     def missing(self, points: int, replicates: int) -> int:
@@ -295,13 +309,32 @@ class ResultsDir:
         return sum(replicates - len(covered.get(p, ())) for p in range(points))
 
     def write_part(self, point: int, result: RunResult, dates: pd.DatetimeIndex) -> None:
-        reps = result.replicates
-        name = self.part_name(point, int(reps.min()), int(reps.max()))
-        frame, events = self.frames(point, result, dates)
+        self.write_parts([(point, result)], dates)
+
+    def write_parts(self, results: list[tuple[int, RunResult]], dates: pd.DatetimeIndex) -> None:
+        """Write one task's results: consecutive points of the same replicates share a part
+        (a calibration's wave is thousands of points of a few runs each)."""
+        runs = [(p, r, (int(r.replicates.min()), int(r.replicates.max()))) for p, r in results]
+        group = [runs[0]]
+        for run in runs[1:]:
+            last = group[-1]
+            if run[0] == last[0] + 1 and run[2] == last[2]:
+                group.append(run)
+            else:
+                self._write(group, dates)
+                group = [run]
+        self._write(group, dates)
+
+    def _write(self, group: list, dates: pd.DatetimeIndex) -> None:
+        (first, last) = group[0][2]
+        name = self.part_name(group[0][0], first, last, group[-1][0])
+        frames = [self.frames(p, r, dates) for p, r, _ in group]
+        frame = pd.concat([f for f, _ in frames], ignore_index=True)
+        events = pd.concat([e for _, e in frames], ignore_index=True)
         # Events and maps first: a part counts as done only once its series file exists too.
         _atomic_write(self.path / "events" / name, lambda p: events.to_parquet(p, index=False))
-        if result.held_maps is not None and len(result.held_maps):
-            maps = self.maps_frame(point, result, dates)
+        if group[0][1].held_maps is not None and len(group[0][1].held_maps):
+            maps = pd.concat([self.maps_frame(p, r, dates) for p, r, _ in group])
             (self.path / "maps").mkdir(exist_ok=True)
             _atomic_write(self.path / "maps" / name, lambda p: maps.to_parquet(p, index=False))
         _atomic_write(self.path / "series" / name, lambda p: frame.to_parquet(p, index=False))
@@ -357,9 +390,9 @@ class ResultsDir:
         parts = self._parts("series", point)
         if not parts:
             raise StoreError(f"{self.path}: no finished runs of design point {point}")
-        columns = ["replicate", "day", name]
+        columns = ["point", "replicate", "day", name]
         one = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
-        one = one.sort_values(["replicate", "day"])
+        one = one[one["point"] == point].sort_values(["replicate", "day"])
         return one[name].to_numpy().reshape(one["replicate"].nunique(), -1)
 
     def series(self, columns: list[str] | None = None) -> pd.DataFrame:
@@ -389,6 +422,7 @@ class ResultsDir:
         if not parts:
             return pd.DatetimeIndex([]), np.zeros((0, 0), np.int64), 0
         frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        frame = frame[frame["point"] == point]
         total = frame.groupby("day", sort=True)["held"].apply(lambda s: np.sum(np.stack(s), 0))
         dates = frame.drop_duplicates("day").sort_values("day")["date"]
         runs = int(frame.groupby("day")["runs"].sum().iloc[0])
