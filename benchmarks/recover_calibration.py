@@ -36,7 +36,7 @@ PRIORS = {  # path: (low, high)
 }
 
 
-def synthetic(seed: int, truth: dict[str, float], every: int = 10):
+def synthetic(seed: int, truth: dict[str, float], replicates: int, every: int = 10):
     """The classroom scenario with `observed:` made by one run at `truth` and a calibrate:
     section over PRIORS."""
     sets = [f"{k}={v}" for k, v in truth.items()]
@@ -57,17 +57,18 @@ def synthetic(seed: int, truth: dict[str, float], every: int = 10):
         "waves": 3,
         "generations": 10,  # at most: they stop at temperature 1
         "points": 200,
-        "replicates": 4,
+        "replicates": replicates,
         "parameters": {k: {"range": list(v)} for k, v in PRIORS.items()},
     }
     return designs.validate(data, base.source, like=base)
 
 
-def recover(seed: int, root: Path) -> tuple[dict[str, tuple[float, ...]], dict]:
+def recover(seed: int, root: Path, replicates: int) -> tuple[dict[str, tuple[float, ...]], dict]:
     """Per parameter (truth, 5 %, median, 95 %), and the calibration's diagnostics."""
     rng = np.random.default_rng(seed)
     truth = {k: float(lo + (hi - lo) * rng.uniform(0.2, 0.8)) for k, (lo, hi) in PRIORS.items()}
-    result = calibrate.calibrate(synthetic(seed, truth), root, workers=1, progress=False)
+    data = synthetic(seed, truth, replicates)
+    result = calibrate.calibrate(data, root, workers=1, progress=False)
     w = result.posterior["weight"].to_numpy(float)
     out = {}
     for k in PRIORS:
@@ -79,6 +80,7 @@ def recover(seed: int, root: Path) -> tuple[dict[str, tuple[float, ...]], dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--replicates", type=int, default=4, help="runs per parameter set")
     parser.add_argument("--write", action="store_true", help="write docs/calibration.md's table")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -87,7 +89,7 @@ def main() -> None:
     reached, simulations = [], 0
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
-            res, diagnostics = recover(seed, Path(tmp) / str(seed))
+            res, diagnostics = recover(seed, Path(tmp) / str(seed), args.replicates)
             reached.append(diagnostics["temperature"])
             simulations += diagnostics["simulations"]
             for k, (t, lo, mid, hi) in res.items():
@@ -106,10 +108,12 @@ def main() -> None:
             "|---|---|---|---|",
             *rows,
             "",
-            f"{args.seeds} seeds, {simulations:,} simulations, {seconds:.0f} s on this machine; "
+            f"{args.seeds} seeds, {args.replicates} runs per set, {simulations:,} simulations, "
+            f"{seconds:.0f} s on this machine; "
             f"temperature 1 (the posterior) reached in {sum(b >= 1 for b in reached)} of "
             f"{args.seeds} (lowest {min(reached):.2f}) "
-            f"(`python benchmarks/recover_calibration.py --seeds {args.seeds} --write`).",
+            f"(`python benchmarks/recover_calibration.py --seeds {args.seeds} "
+            f"--replicates {args.replicates} --write`).",
         ]
     )
     print(table)
