@@ -60,26 +60,28 @@ def crps(ensemble: np.ndarray, y: float) -> float:
     return float(np.mean(np.abs(x - y)) - spread / 2)
 
 
+def score(f: pd.DataFrame) -> dict[str, float]:
+    """Of some forecasts: how many, the share of observations inside the 50 % and 80 % bands
+    (they should be 50 % and 80 %), the mean CRPS, and the median error (forecast median −
+    observed)."""
+    y = f["observed"]
+    return {
+        "forecasts": len(f),
+        "coverage_50": float(((f["q25"] <= y) & (y <= f["q75"])).mean()),
+        "coverage_80": float(((f["q10"] <= y) & (y <= f["q90"])).mean()),
+        "crps_km2": float(f["crps"].mean()),
+        "median_error_km2": float((f["q50"] - y).median()),
+    }
+
+
 def scores(forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Per horizon band: how many forecasts, the share of observations inside the 50 % and
-    80 % bands (they should be 50 % and 80 %), the mean CRPS, and the median error (forecast
-    median − observed)."""
+    """The score of the forecasts of each horizon band (days after the origin)."""
     rows = []
     for lo, hi in HORIZONS:
         f = forecasts[(forecasts["horizon"] >= lo) & (forecasts["horizon"] <= hi)]
-        if not len(f):
-            continue
-        y = f["observed"]
-        rows.append(
-            {
-                "horizon": f"{lo}–{hi} days" if hi < 3650 else f"{lo}+ days",
-                "forecasts": len(f),
-                "coverage_50": float(((f["q25"] <= y) & (y <= f["q75"])).mean()),
-                "coverage_80": float(((f["q10"] <= y) & (y <= f["q90"])).mean()),
-                "crps_km2": float(f["crps"].mean()),
-                "median_error_km2": float((f["q50"] - y).median()),
-            }
-        )
+        if len(f):
+            name = f"{lo}–{hi} days" if hi < 3650 else f"{lo}+ days"
+            rows.append({"horizon": name, **score(f)})
     return pd.DataFrame(rows)
 
 
