@@ -107,12 +107,16 @@ class Study:
         if j is not None:
             base, loaded = self.world(point), self.draws.scenario(loaded, j)
             world = with_schedules(base, loaded.scenario) if self.draws.together else None
-        elif self.together and self._worlds:
-            world = with_schedules(next(iter(self._worlds.values())), loaded.scenario)
+        elif self.together and (base := self._plain()) is not None:
+            world = with_schedules(base, loaded.scenario)
         else:
             world = None
         self._worlds[point, j] = world or compile_checked(loaded)
         return self._worlds[point, j]
+
+    def _plain(self) -> World | None:
+        """A world compiled for a point (not for a posterior's draw), if any yet."""
+        return next((w for (_, j), w in self._worlds.items() if j is None), None)
 
     def parts(self, point: int, block: range) -> list[tuple[World, list[int]]]:
         """What a block of a point's replicates runs on: one world, or on a posterior one
