@@ -132,3 +132,16 @@ def test_the_sets_apply_over_a_sweep_point(tmp_path):
         world = s.world(1, k)
         assert world.tempo[0, 0] == (0.3, 0.7)[j]
         assert world.replacements[1, 0] == point.sides.defender.replacements == 50
+
+
+def test_a_point_of_a_schedule_sweep_never_takes_a_draws_coefficient(tmp_path):
+    study = tmp_path / "study.yaml"
+    sweep = {"design": "grid", "replicates": 4, "parameters": {"sides.attacker.tempo": [0.2, 0.4]}}
+    study.write_text(yaml.safe_dump({"base": str(CLASSROOM), "name": "t", "sweep": sweep}))
+    fire = "sides.attacker.kinds.infantry.firepower"
+    path = write(tmp_path, [(0.03, 1)], header=(fire, "weight"))
+    s = execute.plan(with_posterior(load(study), path))
+    drawn = s.world(0, 0)  # a draw's world first: its own compile
+    assert drawn.firepower[drawn.side == 0][0] == 0.03
+    plain = s.world(1)  # the point's own world, built on a point's, not on the draw's
+    assert plain.firepower[plain.side == 0][0] == 0.012 and plain.tempo[0, 0] == 0.4
