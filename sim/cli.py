@@ -445,6 +445,7 @@ def calibrate(
     for a in result.axes:
         q = _weighted(result.posterior[a.name].to_numpy(float), result.posterior["weight"])
         click.echo(f"  {a.name}: {q[1]:.4g} (90 %: {q[0]:.4g}–{q[2]:.4g})")
+    click.echo(f"to run on this posterior: sim run {scenario} --posterior {result.folder}")
 
 
 @main.command()

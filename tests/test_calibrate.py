@@ -198,6 +198,11 @@ def test_a_small_calibration_writes_its_folder_and_resumes_without_running_again
     posterior = [line for line in second.output.splitlines() if line.startswith("  ")]
     assert posterior and posterior == [x for x in first.output.splitlines() if x.startswith("  ")]
     assert [p.stat().st_mtime_ns for p in parts] == stamps
+    assert f"--posterior {folder}" in first.output  # what to run next, and it runs
+    runs = ["run", str(path), "--posterior", str(folder), "--replicates", "10", "--quiet",
+            "--out", str(tmp_path / "runs")]  # fmt: skip
+    on = CliRunner().invoke(main, runs, catch_exceptions=False)
+    assert on.exit_code == 0 and "from a posterior of 12 sets" in on.output
 
 
 def test_recovery_of_a_tempo_from_data_the_engine_made(tmp_path):
