@@ -184,6 +184,9 @@ def test_a_small_calibration_writes_its_folder_and_resumes_without_running_again
     folder = tmp_path / "out" / "classroom-small-calibration"
     diagnostics = json.loads((folder / "diagnostics.json").read_text())
     assert [w["sets"] for w in diagnostics["waves"]] == [12, 12, 12]
+    assert [("acceptance" in w) for w in diagnostics["waves"]] == [False, False, True]
+    assert 0 <= diagnostics["waves"][2]["acceptance"] <= 1
+    assert diagnostics["waves"][2]["temperature"] == diagnostics["temperature"]
     assert [w["kind"] for w in diagnostics["waves"]][1:] == [
         "history matching", "sequential Monte Carlo"
     ]  # fmt: skip

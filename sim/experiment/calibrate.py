@@ -152,6 +152,7 @@ def calibrate(
         unit = np.where(moved[:, None], _unit(axes, frame), unit)
         loglik = np.where(moved, frame["loglik"].to_numpy(), loglik)
         runs = np.where(moved[:, None, None], tried, runs)
+        frames[-1] = frame.assign(temperature=beta, accepted=moved)
         say(f"wave {k}: temperature {beta:.3g}, {moved.mean():.0%} of the moves taken")
         if beta >= 1:  # the posterior: the generations left are not needed
             break
@@ -212,11 +213,20 @@ def _fan(runs: np.ndarray, w: np.ndarray, dates: pd.DatetimeIndex) -> pd.DataFra
 
 
 def _summary(frame: pd.DataFrame, axes: list[designs.Axis]) -> dict:
-    """A wave in diagnostics.json: what it was, its sets, those not ruled out, their span."""
+    """A wave in diagnostics.json: what it was, its sets, those not ruled out, their span, and
+    for a generation of sequential Monte Carlo its temperature and the share of the moves
+    taken (acceptance)."""
+    moves = {}
+    if "accepted" in frame and frame["accepted"].notna().all():
+        moves = {
+            "temperature": float(frame["temperature"].iloc[0]),
+            "acceptance": float(frame["accepted"].astype(bool).mean()),
+        }
     return {
         "wave": int(frame["wave"].iloc[0]),
         "kind": str(frame["kind"].iloc[0]),
         "sets": len(frame),
         "kept": int(frame["kept"].sum()),
         "span": {a.name: [float(frame[a.name].min()), float(frame[a.name].max())] for a in axes},
+        **moves,
     }

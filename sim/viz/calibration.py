@@ -87,8 +87,12 @@ def _waves(c: Calibration) -> Table:
     rows = []
     for w in c.diagnostics["waves"]:
         ranges = "; ".join(f"{k} {lo:.4g}–{hi:.4g}" for k, (lo, hi) in w["span"].items())
-        rows.append([str(w["wave"]), w["kind"], f"{w['sets']:,}", f"{w['kept']:,}", ranges])
-    header = ["wave", "method", "sets", "not ruled out", "the sets span"]
+        moves = (
+            [f"{w['temperature']:.3g}", f"{w['acceptance']:.0%}"] if "acceptance" in w else ["", ""]
+        )
+        rows.append([str(w["wave"]), w["kind"], f"{w['sets']:,}", f"{w['kept']:,}", *moves, ranges])
+    header = ["wave", "method", "sets", "not ruled out", "temperature", "moves taken",
+              "the sets span"]  # fmt: skip
     return Table("Waves", header, rows)
 
 
