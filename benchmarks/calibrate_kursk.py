@@ -79,6 +79,8 @@ def main() -> None:
     post_rmse, post_bias, post_march = scored(with_posterior(loaded, result.folder))
     hand_rmse, hand_bias, hand_march = scored(loaded)
     waves = ", ".join(f"{x['kept']} of {x['sets']}" for x in d["waves"])
+    moves = ", ".join(f"{x['acceptance']:.0%}" for x in d["waves"] if "acceptance" in x)
+    distinct = len(result.posterior.drop(columns="weight").drop_duplicates())
     text = "\n".join(
         [
             "| parameter | prior | posterior median | 90 % interval | of the prior | hand fit |",
@@ -88,7 +90,8 @@ def main() -> None:
             f"{d['simulations']:,} simulations in {seconds / 60:.1f} min on 2 cores (runs "
             "already on disk are not rerun: time it with a new --out); sets not ruled out per "
             f"wave: {waves}; "
-            f"effective sample size {d['ess']:.0f} of {len(w)}; temperature reached "
+            f"moves taken per generation: {moves}; {distinct} distinct sets in the sample of "
+            f"{len(w)}; effective sample size {d['ess']:.0f} of {len(w)}; temperature reached "
             f"{d['temperature']:.3g}"
             + (
                 "."
