@@ -64,7 +64,7 @@ def main() -> None:
     for a in result.axes:
         q = weighted_quantiles(result.posterior[[a.name]].to_numpy(float), w, (0.05, 0.5, 0.95))
         medians[a.name] = float(q[1, 0])
-        node = designs._at(hand, a.path)
+        node = designs.field_at(hand, a.path)
         if a.step is not None:
             node = next(x["value"] for x in node if x["from"] == a.step)
         share = (q[2, 0] - q[0, 0]) / (a.high - a.low)

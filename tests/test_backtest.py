@@ -9,6 +9,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from sim.cli import main
@@ -76,3 +77,31 @@ def test_an_origin_without_data_around_it_is_one_line_exit_2(tmp_path, origin, s
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and says in result.output
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_at_an_origin_the_calibrated_schedules_lose_their_later_steps(tmp_path):
+    # Persistence: the tempo fitted last before the origin holds; later steps leave the
+    # calibration; schedules not calibrated stay as written.
+    from sim.scenario.load import load
+
+    steps = [{"from": START, "value": 0.3}, {"from": START + dt.timedelta(days=20), "value": 0.1},
+             {"from": START + dt.timedelta(days=50), "value": 0.6}]  # fmt: skip
+    tempo = "sides.attacker.tempo@"
+    priors = {f"{tempo}{d}": {"range": [0.05, 0.6]} for d in ("2025-01-01", "2025-01-21",
+                                                                "2025-02-20")}  # fmt: skip
+    section = {**GOOD, "parameters": priors}
+    path = scenario(tmp_path, section, made_by_the_engine(days=range(10, 81, 10)))
+    data = yaml.safe_load(path.read_text())
+    data["sides"]["attacker"]["tempo"] = steps
+    data["sides"]["defender"]["intelligence"] = [
+        {"from": START, "value": 0.5}, {"from": dt.date(2025, 3, 1), "value": 0.1}
+    ]  # fmt: skip
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    loaded = load(path)
+    then = backtest.at_origin(loaded, dt.date(2025, 1, 31)).scenario
+    assert [s.from_ for s in then.sides.attacker.tempo] == [START, START + dt.timedelta(days=20)]
+    assert set(then.calibrate.parameters) == {
+        "sides.attacker.tempo@2025-01-01", "sides.attacker.tempo@2025-01-21"
+    }  # fmt: skip
+    assert len(then.sides.defender.intelligence) == 2  # not calibrated: as written
+    assert then.calibrate.until == dt.date(2025, 1, 31)

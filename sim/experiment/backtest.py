@@ -85,9 +85,21 @@ def scores(forecasts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def with_until(loaded: Loaded, origin: dt.date) -> Loaded:
+def at_origin(loaded: Loaded, origin: dt.date) -> Loaded:
+    """The scenario as a forecaster on `origin` would calibrate and run it: fitted up to the
+    origin, and each calibrated schedule without its steps dated after it, so that the last
+    value fitted holds (persistence: nothing before the origin says when or how the push will
+    change), those steps leaving the calibration with them. The rest of the scenario — its
+    reinforcements, its other schedules — stays as written: the forecast is conditional on it."""
     data = designs.data_of(loaded)
-    data["calibrate"]["until"] = origin
+    c = data["calibrate"]
+    c["until"] = origin
+    for a in designs.calibrated(loaded):
+        if a.step is not None and a.step > origin:
+            del c["parameters"][a.name]
+        node = designs.field_at(data, a.path)
+        if isinstance(node, list):
+            node[:] = [step for i, step in enumerate(node) if i == 0 or step["from"] <= origin]
     return designs.validate(data, loaded.source, like=loaded)
 
 
@@ -113,12 +125,12 @@ def backtest(
     for origin in sorted(origins):
         here = folder / f"origin-{origin}"
         say(f"origin {origin}: calibrating on the observations up to it")
+        then = at_origin(loaded, origin)
         fitted = calibrate.calibrate(
-            with_until(loaded, origin), here, workers=workers, scheduler=scheduler,
-            progress=progress, say=say,
-        )  # fmt: skip
+            then, here, workers=workers, scheduler=scheduler, progress=progress, say=say
+        )
         say(f"origin {origin}: forecasting on its posterior")
-        on = posterior.with_posterior(loaded, fitted.folder)
+        on = posterior.with_posterior(then, fitted.folder)
         study = execute.plan(on, Label(s.name, (f"origin {origin}",)))
         store = execute.run_study(study, here, "batch", None, False, workers, scheduler,
                                   progress, say).store  # fmt: skip

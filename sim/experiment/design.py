@@ -69,7 +69,7 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _at(data: Any, path: FieldPath) -> Any:
+def field_at(data: Any, path: FieldPath) -> Any:
     node = data
     for part in path:
         ok = (isinstance(node, dict) and part in node) or (
@@ -201,7 +201,7 @@ def _target(
         if path[: len(other.path)] == other.path or other.path[: len(path)] == path:
             raise fail(f"overlaps the swept parameter {other.name}")
     try:
-        current = _at(data, path)
+        current = field_at(data, path)
     except KeyError:
         raise fail("no such field in the scenario") from None
     if isinstance(current, dict | list) and not _is_schedule(current):
@@ -361,7 +361,7 @@ def with_values(
     src = replace(loaded.source, swept={})
     for a in axes:
         *head, last = a.path
-        node = _at(data, tuple(head))
+        node = field_at(data, tuple(head))
         value = values[a.name]
         if a.step is not None:
             value = with_step(node[last], loaded.scenario.start, a.step, value)
