@@ -105,7 +105,7 @@ class Batch:
         return np.repeat(self.plans[name][self.day], self.counts, axis=0)
 
     def log(self, kind: str, rows: np.ndarray, index: np.ndarray) -> None:
-        if len(rows):  # rows, not replicate numbers, which parts may share (result() maps them)
+        if len(rows):  # rows, not replicate numbers, which parts may share (results() maps them)
             n = len(rows)
             code = EVENT_KINDS.index(kind)
             self.events.append(np.stack([rows, np.full(n, self.day), np.full(n, code), index], 1))
