@@ -49,6 +49,13 @@ def test_each_run_is_the_run_of_the_set_it_drew(tmp_path, param):
         assert np.array_equal(got[reps], expected), value
 
 
+def test_blank_lines_of_a_posterior_file_are_skipped(tmp_path):
+    path = write(tmp_path, [(0.2, 0.5, 1), (0.4, 0.5, 3)])
+    path.write_text(path.read_text() + "\n\n")
+    draws = execute.plan(with_posterior(load(CLASSROOM), path)).draws
+    assert draws.sets.tolist() == [[0.2, 0.5], [0.4, 0.5]]
+
+
 def test_sets_are_drawn_by_weight_and_a_replicate_keeps_its_set(tmp_path):
     path = write(tmp_path, [(0.2, 0.5, 1), (0.4, 0.5, 0), (0.6, 0.5, 3)])
     draws = execute.plan(with_posterior(load(CLASSROOM), path)).draws

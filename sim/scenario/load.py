@@ -747,6 +747,8 @@ def posterior_table(text: str, name: str) -> dict[str, list]:
     at = header.index("weight")
     sets, weights = [], []
     for i, row in enumerate(rows[1:], start=2):
+        if not row:  # a blank line (an editor's last one)
+            continue
         try:
             values = [float(v) for v in row]
         except ValueError:
