@@ -178,7 +178,7 @@ class _Tally(batch.Batch):
     (removed in the assault phase) apart from those lost to fire."""
 
     def __init__(self, world: World, replicates: list[int]) -> None:
-        super().__init__(world, replicates)
+        super().__init__([(world, replicates)])
         self.overrun, self._assault = 0.0, False
         for _ in range(world.days):
             self.step()
