@@ -124,6 +124,37 @@ def results_root(help: str):
     )
 
 
+def waves_options(what: str):
+    """The options of the commands that run calibrations (sim calibrate, sim backtest): where
+    to, on which workers, from scratch or not, quietly or not."""
+
+    def apply(f):
+        for option in reversed(
+            [
+                results_root(f"Folder that receives <name>-{what}/."),
+                click.option(
+                    "--workers",
+                    type=click.IntRange(1, 1024),
+                    help="Local worker processes; 1 runs in this process (default: as `sim "
+                    "run` chooses).",
+                ),
+                click.option(
+                    "--scheduler",
+                    metavar="ADDRESS",
+                    help="Run on a Dask cluster, e.g. tcp://host:8786.",
+                ),
+                click.option(
+                    "--fresh", is_flag=True, help=f"Discard this scenario's earlier {what} first."
+                ),
+                click.option("--quiet", is_flag=True, help="No progress bars."),
+            ]
+        ):
+            f = option(f)
+        return f
+
+    return apply
+
+
 def output(default: str):
     """The -o option of the commands that write one page."""
     return click.option(
@@ -397,15 +428,7 @@ _SHORT_OUTCOMES = {
 
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@results_root("Folder that receives <name>-calibration/.")
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 1024),
-    help="Local worker processes; 1 runs in this process (default: as `sim run` chooses).",
-)
-@click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://host:8786.")
-@click.option("--fresh", is_flag=True, help="Discard this scenario's earlier calibration first.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@waves_options("calibration")
 @overrides
 @bad_input_exits
 def calibrate(
@@ -459,13 +482,7 @@ def calibrate(
     help="A date to forecast from (repeat it): calibrate on the observations up to it, "
     "score the forecast on those after it.",
 )
-@results_root("Folder that receives <name>-backtest/.")
-@click.option(
-    "--workers", type=click.IntRange(1, 1024), help="Local worker processes (default: choose)."
-)
-@click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://host:8786.")
-@click.option("--fresh", is_flag=True, help="Discard this scenario's earlier backtest first.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@waves_options("backtest")
 @overrides
 @bad_input_exits
 def backtest(
